@@ -1,0 +1,23 @@
+import { Command } from "commander";
+import { setLogJson, setLogLevel } from "../core/log.ts";
+import { VERSION } from "../version.ts";
+import { registerServe } from "./serve.ts";
+
+/** The commander program with every subcommand registered. */
+export function buildProgram(): Command {
+  const program = new Command("detector")
+    .description(
+      "Frames from cameras of every kind: keep the newest, serve it, run detection pipelines on it.",
+    )
+    .version(VERSION, "-V, --version")
+    .option("--log-level <level>", "debug, info, warn or error (env DETECTOR_LOG_LEVEL)")
+    .option("--log-json", "one JSON object per log line (env DETECTOR_LOG_FORMAT=json)")
+    .showHelpAfterError("(run with --help for usage)")
+    .hook("preAction", (cmd) => {
+      const o = cmd.opts();
+      if (o.logLevel) setLogLevel(o.logLevel);
+      if (o.logJson) setLogJson(true);
+    });
+  registerServe(program);
+  return program;
+}

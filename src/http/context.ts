@@ -1,0 +1,41 @@
+import type { FrameCache } from "../core/frame_cache.ts";
+import type { Frame } from "../core/frame.ts";
+import { jsonError } from "./responses.ts";
+
+/** What the HTTP routes of `serve` need to know. */
+export interface ServeContext {
+  cache: FrameCache;
+  /** Upper bound for any client's frame rate. */
+  targetFps: number;
+  /** Aborted on shutdown: long-lived responses end when it fires. */
+  shutdown: AbortSignal;
+  /** The camera that `/stream.mjpg` and `/snapshot.jpg` serve. */
+  defaultCamera(): string | undefined;
+}
+
+/** The camera named in the route, or a 404 JSON response listing the known ones. */
+export function resolveCamera(ctx: ServeContext, name: string | undefined): string | Response {
+  if (name === undefined) {
+    const d = ctx.defaultCamera();
+    return d ?? jsonError(404, "no camera configured", { cameras: [] });
+  }
+  if (!ctx.cache.has(name)) {
+    return jsonError(404, `unknown camera "${name}"`, { cameras: ctx.cache.cameras() });
+  }
+  return name;
+}
+
+/** `?fps=` capped by the server's target fps; invalid or missing means the target. */
+export function clientFps(url: URL, targetFps: number): number {
+  const raw = url.searchParams.get("fps");
+  const asked = raw === null ? targetFps : Number(raw);
+  if (!Number.isFinite(asked) || asked <= 0) return targetFps;
+  return Math.min(asked, targetFps);
+}
+
+export function frameHeaders(frame: Frame): Record<string, string> {
+  return {
+    "x-frame-seq": String(frame.seq),
+    "x-frame-time": new Date(frame.at).toISOString(),
+  };
+}

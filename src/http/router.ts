@@ -1,0 +1,91 @@
+import { errorMessage, logger } from "../core/log.ts";
+import { metrics } from "../core/metrics.ts";
+import { jsonError } from "./responses.ts";
+
+export type Params = Record<string, string>;
+export type Handler = (
+  req: Request,
+  params: Params,
+  info: Deno.ServeHandlerInfo,
+) => Response | Promise<Response>;
+
+export interface Route {
+  method: string;
+  /** URLPattern pathname syntax: `/cameras/:name/snapshot.jpg`. */
+  path: string;
+  handler: Handler;
+}
+
+const log = logger("http");
+
+/** Exact paths are looked up in a map; only paths with parameters go through URLPattern. */
+export class Router {
+  #exact = new Map<string, Map<string, Handler>>();
+  #patterns: { method: string; pattern: URLPattern; path: string; handler: Handler }[] = [];
+
+  add(...routes: Route[]): this {
+    for (const r of routes) {
+      if (r.path.includes(":") || r.path.includes("*")) {
+        this.#patterns.push({ ...r, pattern: new URLPattern({ pathname: r.path }) });
+      } else {
+        let byMethod = this.#exact.get(r.path);
+        if (!byMethod) this.#exact.set(r.path, byMethod = new Map());
+        byMethod.set(r.method, r.handler);
+      }
+    }
+    return this;
+  }
+
+  handle = async (req: Request, info: Deno.ServeHandlerInfo): Promise<Response> => {
+    const url = new URL(req.url);
+    const method = req.method === "HEAD" ? "GET" : req.method;
+    let handler: Handler | undefined;
+    let params: Params = {};
+    let allowed: string[] = [];
+    const exact = this.#exact.get(url.pathname);
+    if (exact) {
+      handler = exact.get(method);
+      if (!handler) allowed = [...exact.keys()];
+    } else {
+      for (const p of this.#patterns) {
+        const m = p.pattern.exec({ pathname: url.pathname });
+        if (!m) continue;
+        if (p.method !== method) {
+          allowed.push(p.method);
+          continue;
+        }
+        handler = p.handler;
+        params = decodeParams(m.pathname.groups);
+        break;
+      }
+    }
+    if (!handler) {
+      if (allowed.length) {
+        return jsonError(405, `method ${req.method} not allowed on ${url.pathname}`, {
+          allowed,
+        }, { Allow: allowed.join(", ") });
+      }
+      return jsonError(404, `no route for ${url.pathname}`);
+    }
+    try {
+      return await handler(req, params, info);
+    } catch (err) {
+      metrics.inc("detector_http_errors_total", "Requests that failed with an internal error");
+      log.error("handler failed", { path: url.pathname, error: errorMessage(err) });
+      return jsonError(500, "internal error");
+    }
+  };
+}
+
+function decodeParams(groups: Record<string, string | undefined>): Params {
+  const out: Params = {};
+  for (const [k, v] of Object.entries(groups)) {
+    if (v === undefined) continue;
+    try {
+      out[k] = decodeURIComponent(v);
+    } catch {
+      out[k] = v;
+    }
+  }
+  return out;
+}

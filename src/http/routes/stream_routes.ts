@@ -1,0 +1,17 @@
+import { clientFps, resolveCamera, type ServeContext } from "../context.ts";
+import { mjpegResponse } from "../mjpeg_stream.ts";
+import type { Params, Route } from "../router.ts";
+
+export function streamRoutes(ctx: ServeContext): Route[] {
+  const handler = (req: Request, params: Params) => {
+    const camera = resolveCamera(ctx, params.name);
+    if (camera instanceof Response) return camera;
+    const fps = clientFps(new URL(req.url), ctx.targetFps);
+    return mjpegResponse(ctx.cache, camera, fps, [ctx.shutdown]);
+  };
+  return [
+    { method: "GET", path: "/stream.mjpg", handler },
+    { method: "GET", path: "/stream", handler },
+    { method: "GET", path: "/cameras/:name/stream.mjpg", handler },
+  ];
+}

@@ -1,0 +1,20 @@
+import type { ServeContext } from "./context.ts";
+import { Router } from "./router.ts";
+import { cameraRoutes } from "./routes/camera_routes.ts";
+import { eventsRoutes } from "./routes/events_routes.ts";
+import { opsRoutes } from "./routes/ops_routes.ts";
+import { snapshotRoutes } from "./routes/snapshot_routes.ts";
+import { streamRoutes } from "./routes/stream_routes.ts";
+import { viewerRoutes } from "./routes/viewer_routes.ts";
+
+/** Every route of `detector serve`. */
+export function serveRouter(ctx: ServeContext): Router {
+  return new Router().add(
+    ...viewerRoutes(),
+    ...snapshotRoutes(ctx),
+    ...streamRoutes(ctx),
+    ...cameraRoutes(ctx),
+    ...eventsRoutes(ctx),
+    ...opsRoutes(ctx),
+  );
+}

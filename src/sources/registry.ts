@@ -1,0 +1,61 @@
+import type { FrameCache } from "../core/frame_cache.ts";
+import { redactUrl } from "../core/redact.ts";
+import type { Source, SourceFactory, SourceOptions } from "./source.ts";
+import { createTestPatternSource } from "./testpattern.ts";
+
+interface Kind {
+  name: string;
+  /** Spec prefixes, lower case, matched case-insensitively. */
+  prefixes: string[];
+  factory: SourceFactory;
+  example: string;
+}
+
+/** Every source kind the spec parser knows, in match order. */
+export const sourceKinds: Kind[] = [
+  {
+    name: "testpattern",
+    prefixes: ["testpattern:"],
+    factory: createTestPatternSource,
+    example: "testpattern:?fps=10&size=640x360",
+  },
+];
+
+export class SourceSpecError extends Error {}
+
+export function sourceKindOf(spec: string): Kind | undefined {
+  const lower = spec.toLowerCase();
+  return sourceKinds.find((k) => k.prefixes.some((p) => lower.startsWith(p)));
+}
+
+export function createSource(
+  camera: string,
+  spec: string,
+  cache: FrameCache,
+  opts: SourceOptions = {},
+): Source {
+  const kind = sourceKindOf(spec);
+  if (!kind) {
+    throw new SourceSpecError(
+      `unknown source "${redactUrl(spec)}" for camera "${camera}"; known forms: ${
+        sourceKinds.map((k) => k.example).join(", ")
+      }`,
+    );
+  }
+  return kind.factory(camera, spec, cache, opts);
+}
+
+/** Parses `NAME=SPEC` as given to `--source`. */
+export function parseNamedSource(arg: string): { name: string; spec: string } {
+  const eq = arg.indexOf("=");
+  if (eq <= 0) {
+    throw new SourceSpecError(`--source expects NAME=SPEC, got "${redactUrl(arg)}"`);
+  }
+  const name = arg.slice(0, eq);
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) {
+    throw new SourceSpecError(
+      `camera name "${name}" must be 1-64 characters of letters, digits, "_", "." or "-"`,
+    );
+  }
+  return { name, spec: arg.slice(eq + 1) };
+}

@@ -1,0 +1,33 @@
+import type { FrameCache } from "../core/frame_cache.ts";
+import type { SourceStatus } from "../core/source_status.ts";
+
+/** A producer of frames for one camera. It owns its reconnect loop and never throws out of it. */
+export interface Source {
+  readonly camera: string;
+  start(): void;
+  stop(): Promise<void>;
+  status(): SourceStatus;
+}
+
+/** Settings shared by every source kind; each kind reads what applies to it. */
+export interface SourceOptions {
+  /** Snapshot polling period and upper bound for generated sources. */
+  intervalMs?: number;
+  /** Per-request/connect timeout. */
+  timeoutMs?: number;
+  maxFrameBytes?: number;
+  /** Watched folder: delete files older than this (seconds); 0 disables. */
+  maxFrameAgeS?: number;
+  /** Frames per second for generated/test sources. */
+  fps?: number;
+  userAgent?: string;
+  /** Retries before giving up; -1 = forever. */
+  maxRetries?: number;
+}
+
+export type SourceFactory = (
+  camera: string,
+  spec: string,
+  cache: FrameCache,
+  opts: SourceOptions,
+) => Source;
