@@ -1,0 +1,67 @@
+/**
+ * The contract between model execution (src/inference) and its users (src/pipeline, `detect`,
+ * `replay`, `run`). Boxes are always in pixels of the image that was passed in.
+ */
+
+/** An image to run a model on: JPEG bytes, or packed RGB pixels (3 bytes per pixel, row-major). */
+export type ImageInput =
+  | { jpeg: Uint8Array }
+  | { rgb: Uint8Array; width: number; height: number };
+
+export interface Detection {
+  class: string;
+  classId: number;
+  confidence: number;
+  /** [x1, y1, x2, y2] in pixels of the input image, clipped to it. */
+  box: [number, number, number, number];
+}
+
+export interface Classification {
+  class: string;
+  classId: number;
+  confidence: number;
+}
+
+export interface DetectOptions {
+  minConfidence: number;
+  /** NMS IoU threshold, default 0.45. */
+  iou?: number;
+  /** Keep only these class names (all when absent). */
+  classes?: string[];
+}
+
+interface ModelBase {
+  readonly classNames: string[];
+  readonly inputWidth: number;
+  readonly inputHeight: number;
+  /** Backend that runs it: "native" (onnxruntime-node) or "wasm" (onnxruntime-web). */
+  readonly backend: BackendName;
+  dispose(): Promise<void>;
+}
+
+export interface DetectionModel extends ModelBase {
+  readonly task: "detect";
+  /** Output layout detected from the output shape. */
+  readonly layout: "yolov8" | "yolov5" | "end2end";
+  detect(image: ImageInput, opts: DetectOptions): Promise<Detection[]>;
+}
+
+export interface ClassificationModel extends ModelBase {
+  readonly task: "classify";
+  classify(image: ImageInput): Promise<Classification>;
+}
+
+export type Model = DetectionModel | ClassificationModel;
+
+export type BackendName = "native" | "wasm";
+export type BackendChoice = "auto" | BackendName;
+
+export interface LoadOptions {
+  backend?: BackendChoice;
+  /** Intra-op threads; default: all cores. */
+  threads?: number;
+  /** Try the CUDA execution provider first (native backend only). */
+  cuda?: boolean;
+  /** Class names to use when the ONNX metadata has none (the node's `classes`). */
+  classNames?: string[];
+}

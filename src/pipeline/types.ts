@@ -1,0 +1,49 @@
+import type { Detection } from "../inference/types.ts";
+
+/** What one pipeline run on one frame produced (MPTA.md "Execution of one frame", step 7). */
+export interface BranchResult {
+  modelId: string;
+  /** Classification: top-1 class and confidence, plus the named field (`brand: "Honda"`). */
+  class?: string;
+  confidence?: number;
+  /** Detection branch: its best detection and its own branch results. */
+  detection?: Detection;
+  branchResults?: Record<string, BranchResult>;
+  /** Named fields (`brand`, `body_type`, …) → value. */
+  fields: Record<string, string | number | null>;
+}
+
+export interface PipelineResult {
+  /** Best detection of the root (null when nothing passed). */
+  detection: Detection | null;
+  /** Best detection per class when the root is multiClass. */
+  regions: Record<string, Detection>;
+  branchResults: Record<string, BranchResult>;
+  /** Session (UUID v4) created for this event, if any. */
+  sessionId: string | null;
+  /** Tracker id of the vehicle, when tracking is on. */
+  trackId?: number;
+  /** ms spent per stage (detect, branches, actions). */
+  timings: Record<string, number>;
+}
+
+export interface FrameInput {
+  jpeg?: Uint8Array;
+  /** Raw RGB alternative to JPEG (replay feeds ffmpeg's rawvideo). */
+  rgb?: Uint8Array;
+  width: number;
+  height: number;
+  /** Capture time, ms epoch. */
+  at: number;
+}
+
+export interface RunContext {
+  cameraId: string;
+  displayId: string;
+}
+
+/** A loaded pipeline with its own session/tracker state, for one subscription or replay. */
+export interface PipelineRunner {
+  run(frame: FrameInput, ctx: RunContext): Promise<PipelineResult>;
+  close(): Promise<void>;
+}
