@@ -55,4 +55,6 @@ if ! [ -x "$deno_bin" ] || ! "$deno_bin" --version 2>/dev/null | grep -q "deno $
 fi
 export PATH="$root/.tools/node_modules/.bin:$PATH"
 cd "$root"
-deno install --frozen --allow-scripts=npm:sharp,npm:onnxruntime-node,npm:protobufjs >&2
+# No lifecycle scripts: sharp and onnxruntime-node ship prebuilt binaries in their npm packages, and
+# onnxruntime-node's postinstall would try to download CUDA files from nuget.org.
+deno install --frozen >&2
