@@ -25,6 +25,12 @@ export interface PipelineResult {
   trackId?: number;
   /** ms spent per stage (detect, branches, actions). */
   timings: Record<string, number>;
+  /** Every root detection that passed minConfidence/triggerClasses, with track ids. */
+  detections?: TrackedDetection[];
+  /** True on the frame whose event ran the actions (writes were submitted or spooled). */
+  eventFired?: boolean;
+  /** Why the frame yielded no event (`no_detection`, `expected_classes`, `prevalidation`, …). */
+  skipped?: string;
 }
 
 export interface FrameInput {
@@ -46,4 +52,33 @@ export interface RunContext {
 export interface PipelineRunner {
   run(frame: FrameInput, ctx: RunContext): Promise<PipelineResult>;
   close(): Promise<void>;
+}
+
+/** Where the runner's writes go: one planned write, as `--dry-run` prints it. */
+export type PlannedWrite =
+  | { sink: "redis"; op: "set"; key: string; bytes: number; format: "jpeg" | "png"; ttl?: number }
+  | { sink: "redis"; op: "publish"; channel: string; message: string }
+  | {
+    sink: "postgres";
+    op: "initial_session";
+    sessionId: string;
+    displayId: string;
+    capturedTimestamp: string;
+  }
+  | {
+    sink: "postgres";
+    op: "upsert";
+    table: string;
+    keyField: string;
+    keyValue: string;
+    fields: Record<string, string | number | null>;
+  };
+
+/** A detection of the root node with its tracker id (absent in per-frame mode). */
+export interface TrackedDetection {
+  class: string;
+  classId: number;
+  confidence: number;
+  box: [number, number, number, number];
+  trackId?: number;
 }

@@ -1,0 +1,60 @@
+import type { Logger } from "../core/log.ts";
+import type { BackendChoice, LoadOptions, Model } from "../inference/types.ts";
+import type { PipelineArchive, PipelineNode } from "../mpta/types.ts";
+import { FrameRunner } from "./frame_runner.ts";
+import type { PipelineRunner, PlannedWrite } from "./types.ts";
+
+/** Loads the model of one node; the default uses src/inference (tests inject fakes). */
+export type ModelLoader = (
+  node: PipelineNode,
+  archive: PipelineArchive,
+  opts: LoadOptions,
+) => Promise<Model>;
+
+export interface RunnerOptions {
+  /** Inference backend, default "auto". */
+  backend?: BackendChoice;
+  /** Intra-op threads per model; default: all cores. */
+  threads?: number;
+  /** Overrides the archive's `redis` block (default: env DETECTOR_REDIS_URL). */
+  redisUrl?: string;
+  /** Overrides the archive's `postgresql` block (default: env DETECTOR_POSTGRES_URL). */
+  postgresUrl?: string;
+  /** Directory of the on-disk spool for failed writes (MPTA.md "When Redis or PostgreSQL is down"). */
+  spoolDir: string;
+  /** Largest number of spooled writes per server before the oldest are dropped (default 10000). */
+  spoolMaxEntries?: number;
+  /** Largest total size of spooled writes per server in bytes (default 256 MiB). */
+  spoolMaxBytes?: number;
+  /**
+   * "bytetrack": one session per tracked vehicle (IoU + Kalman tracker per camera).
+   * "per-frame": the original worker's behaviour, every qualifying frame is a new event.
+   */
+  tracking: "bytetrack" | "per-frame";
+  /**
+   * bytetrack: a lost vehicle's session stays open this long; a new track that starts where it
+   * was lost continues it. per-frame: the least time between two events of one camera (0 = none).
+   */
+  sessionCooldownMs: number;
+  /** Run no writes; each write that would happen is passed to `onPlannedWrite` instead. */
+  dryRun?: boolean;
+  /** Called with every write the runner submits (or, with dryRun, would submit). */
+  onPlannedWrite?: (write: PlannedWrite, ctx: { cameraId: string }) => void;
+  log?: Logger;
+  /** Model loader; default: src/inference. */
+  loadModel?: ModelLoader;
+}
+
+/**
+ * Loads every model of the archive, connects (pooled, lazily) to the archive's Redis and
+ * PostgreSQL (or the URL overrides), and returns a runner that executes MPTA.md "Execution of one
+ * frame" on each frame it is given, keeping tracker and session state per camera. Writes that
+ * fail go to the spool in `spoolDir` and are replayed in order when the server is back.
+ * `close()` disposes the models and releases the connections (the spool stays on disk).
+ */
+export async function createPipelineRunner(
+  archive: PipelineArchive,
+  opts: RunnerOptions,
+): Promise<PipelineRunner> {
+  return await FrameRunner.create(archive, opts);
+}
