@@ -78,6 +78,24 @@ export interface PipelineArchive {
   file(path: string): Uint8Array | undefined;
   /** Where the archive was extracted on disk (model files by `modelFile` below it). */
   dir?: string;
+  /** What validation read from each node's model file, by `modelId` (when models were checked). */
+  models?: Record<string, ModelSummary>;
+  /** Every file path of the archive, relative to the folder holding `pipeline.json`. */
+  paths?: string[];
+}
+
+/** One node's model as read from the ONNX file (metadata and shapes, without running it). */
+export interface ModelSummary {
+  modelId: string;
+  modelFile: string;
+  task: "detect" | "classify";
+  /** Detection output layout chosen from the output shape. */
+  layout?: "yolov8" | "yolov5" | "end2end";
+  inputShape: (number | string)[];
+  outputShape: (number | string)[];
+  classNames: string[];
+  /** Where the class names came from: ONNX metadata `names` or the node's `classes`. */
+  classNamesFrom: "metadata" | "node";
 }
 
 /** One validation problem, with the JSON path of the offending value. */
