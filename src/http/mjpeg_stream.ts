@@ -1,15 +1,15 @@
 import type { FrameCache } from "../core/frame_cache.ts";
 import type { Frame } from "../core/frame.ts";
-import { sleep } from "../core/backoff.ts";
 import { metrics } from "../core/metrics.ts";
+import { fanoutFor } from "./frame_fanout.ts";
 
 export const BOUNDARY = "frame";
 const encoder = new TextEncoder();
 
 /** Multipart part bytes are built once per frame and shared by every client. */
-const parts = new WeakMap<Frame, Uint8Array>();
+const parts = new WeakMap<Frame, Uint8Array<ArrayBuffer>>();
 
-function partOf(frame: Frame): Uint8Array {
+export function partOf(frame: Frame): Uint8Array<ArrayBuffer> {
   let part = parts.get(frame);
   if (!part) {
     const head = encoder.encode(
@@ -18,29 +18,58 @@ function partOf(frame: Frame): Uint8Array {
     part = new Uint8Array(head.byteLength + frame.jpeg.byteLength + 2);
     part.set(head, 0);
     part.set(frame.jpeg, head.byteLength);
-    part.set([13, 10], head.byteLength + frame.jpeg.byteLength);
+    part[part.byteLength - 2] = 13;
+    part[part.byteLength - 1] = 10;
     parts.set(frame, part);
   }
   return part;
 }
 
 let open = 0;
+const sentByCamera = new Map<string, { sent: number; skipped: number }>();
 
 export function openMjpegStreams(): number {
   return open;
 }
 
-metrics.collect(() => [{
-  name: "detector_http_mjpeg_clients",
-  type: "gauge",
-  help: "Open MJPEG streams",
-  value: open,
-}]);
+metrics.collect(() => [
+  {
+    name: "detector_http_mjpeg_clients",
+    type: "gauge",
+    help: "Open MJPEG streams",
+    value: open,
+  },
+  ...[...sentByCamera].flatMap(([camera, c]) => [
+    {
+      name: "detector_http_mjpeg_frames_total",
+      type: "counter" as const,
+      help: "Frames written to MJPEG clients",
+      value: c.sent,
+      labels: { camera },
+    },
+    {
+      name: "detector_http_mjpeg_frames_skipped_total",
+      type: "counter" as const,
+      help:
+        "Frames an MJPEG client did not get because it or its fps cap was slower than the source",
+      value: c.skipped,
+      labels: { camera },
+    },
+  ]),
+]);
+
+export const mjpegHeaders: Readonly<Record<string, string>> = Object.freeze({
+  "content-type": `multipart/x-mixed-replace; boundary=${BOUNDARY}`,
+  "cache-control": "no-store, no-cache, must-revalidate",
+  "pragma": "no-cache",
+  "x-accel-buffering": "no",
+});
 
 /**
- * A multipart/x-mixed-replace response. The stream is pulled by the socket: the next frame is only
- * fetched once the previous one was taken, so a slow client gets the newest frame, never a backlog.
- * Frames are sent as soon as they arrive, at most `fps` per second per client.
+ * A multipart/x-mixed-replace response. The socket pulls: the next part is handed over only once
+ * the previous one was taken, so a slow client skips to the newest frame instead of queueing.
+ * Frames are sent as they arrive, at most `fps` per second per client. The stream ends when the
+ * client goes away or any of `signals` fires (shutdown).
  */
 export function mjpegResponse(
   cache: FrameCache,
@@ -48,54 +77,50 @@ export function mjpegResponse(
   fps: number,
   signals: AbortSignal[],
 ): Response {
-  const abort = new AbortController();
-  const signal = AbortSignal.any([abort.signal, ...signals]);
-  const minGapMs = 1000 / fps;
-  let lastSeq = 0;
-  let lastSentAt = -Infinity;
-  let closed = false;
-  open++;
-  const close = () => {
-    if (closed) return;
-    closed = true;
+  let counts = sentByCamera.get(camera);
+  if (!counts) sentByCamera.set(camera, counts = { sent: 0, skipped: 0 });
+  const c = counts;
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  let finished = false;
+  const finish = () => {
+    if (finished) return;
+    finished = true;
     open--;
-    abort.abort();
+    sub.close();
+    for (const s of signals) s.removeEventListener("abort", onAbort);
   };
+  const onAbort = () => {
+    finish();
+    try {
+      controller.close();
+    } catch {
+      // already closed or errored
+    }
+  };
+  const sub = fanoutFor(cache).subscribe(camera, fps, (frame, skipped) => {
+    try {
+      controller.enqueue(partOf(frame));
+      c.sent++;
+      c.skipped += skipped;
+    } catch {
+      finish();
+    }
+  });
+  open++;
+  for (const s of signals) {
+    if (s.aborted) queueMicrotask(onAbort);
+    else s.addEventListener("abort", onAbort, { once: true });
+  }
   const body = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        let frame = await cache.next(camera, lastSeq, signal);
-        const wait = lastSentAt + minGapMs - performance.now();
-        if (wait > 0) {
-          await sleep(wait, signal);
-          if (signal.aborted) throw new Error("aborted");
-          frame = cache.latest(camera) ?? frame;
-        }
-        lastSeq = frame.seq;
-        lastSentAt = performance.now();
-        controller.enqueue(partOf(frame));
-        metrics.inc("detector_http_mjpeg_frames_total", "Frames written to MJPEG clients", {
-          camera,
-        });
-      } catch {
-        close();
-        try {
-          controller.close();
-        } catch {
-          // already closed by the peer
-        }
-      }
+    start(ctrl) {
+      controller = ctrl;
+    },
+    pull() {
+      sub.want();
     },
     cancel() {
-      close();
+      finish();
     },
   }, { highWaterMark: 0 });
-  return new Response(body, {
-    headers: {
-      "content-type": `multipart/x-mixed-replace; boundary=${BOUNDARY}`,
-      "cache-control": "no-store, no-cache, must-revalidate",
-      "pragma": "no-cache",
-      "x-accel-buffering": "no",
-    },
-  });
+  return new Response(body, { headers: mjpegHeaders });
 }

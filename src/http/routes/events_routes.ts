@@ -1,76 +1,101 @@
-import { AbortedError } from "../../core/frame_cache.ts";
+import type { Frame } from "../../core/frame.ts";
+import { metrics } from "../../core/metrics.ts";
 import { clientFps, resolveCamera, type ServeContext } from "../context.ts";
+import { fanoutFor } from "../frame_fanout.ts";
 import type { Params, Route } from "../router.ts";
-import { sleep } from "../../core/backoff.ts";
 
 const encoder = new TextEncoder();
 const KEEPALIVE_MS = 15_000;
+
+let open = 0;
+metrics.collect(() => [{
+  name: "detector_http_sse_clients",
+  type: "gauge",
+  help: "Open server-sent event streams",
+  value: open,
+}]);
+
+export function openEventStreams(): number {
+  return open;
+}
+
+const sseHeaders = {
+  "content-type": "text/event-stream",
+  "cache-control": "no-store",
+  "x-accel-buffering": "no",
+};
+
+function frameEvent(frame: Frame): Uint8Array {
+  const data = {
+    camera: frame.camera,
+    seq: frame.seq,
+    time: new Date(frame.at).toISOString(),
+    at: frame.at,
+    size: frame.jpeg.byteLength,
+    width: frame.width ?? null,
+    height: frame.height ?? null,
+  };
+  return encoder.encode(`event: frame\nid: ${frame.seq}\ndata: ${JSON.stringify(data)}\n\n`);
+}
 
 /** Server-sent events: one `frame` event per new frame with seq, time and size. */
 export function eventsRoutes(ctx: ServeContext): Route[] {
   const handler = (req: Request, params: Params) => {
     const camera = resolveCamera(ctx, params.name);
     if (camera instanceof Response) return camera;
-    const minGapMs = 1000 / clientFps(new URL(req.url), ctx.targetFps);
-    const abort = new AbortController();
-    const signal = AbortSignal.any([abort.signal, ctx.shutdown]);
-    let lastSeq = 0;
-    let lastSentAt = -Infinity;
-    const body = new ReadableStream<Uint8Array>({
-      start(controller) {
-        controller.enqueue(encoder.encode(`retry: 2000\n\n`));
-      },
-      async pull(controller) {
-        try {
-          const keepalive = AbortSignal.any([signal, AbortSignal.timeout(KEEPALIVE_MS)]);
-          let frame;
-          try {
-            frame = await ctx.cache.next(camera, lastSeq, keepalive);
-          } catch (err) {
-            if (signal.aborted || !(err instanceof AbortedError)) throw err;
-            controller.enqueue(encoder.encode(`: keepalive\n\n`));
-            return;
-          }
-          const wait = lastSentAt + minGapMs - performance.now();
-          if (wait > 0) {
-            await sleep(wait, signal);
-            if (signal.aborted) throw new AbortedError();
-            frame = ctx.cache.latest(camera) ?? frame;
-          }
-          lastSeq = frame.seq;
-          lastSentAt = performance.now();
-          const data = {
-            camera,
-            seq: frame.seq,
-            time: new Date(frame.at).toISOString(),
-            at: frame.at,
-            size: frame.jpeg.byteLength,
-            width: frame.width ?? null,
-            height: frame.height ?? null,
-          };
-          controller.enqueue(
-            encoder.encode(`event: frame\nid: ${frame.seq}\ndata: ${JSON.stringify(data)}\n\n`),
-          );
-        } catch {
-          abort.abort();
-          try {
-            controller.close();
-          } catch {
-            // peer already gone
-          }
+    if (req.method === "HEAD") return new Response(null, { headers: sseHeaders });
+    const fps = clientFps(new URL(req.url), ctx.targetFps);
+    let controller!: ReadableStreamDefaultController<Uint8Array>;
+    let finished = false;
+    const finish = () => {
+      if (finished) return;
+      finished = true;
+      open--;
+      sub.close();
+      clearInterval(keepalive);
+      ctx.shutdown.removeEventListener("abort", onShutdown);
+    };
+    const onShutdown = () => {
+      finish();
+      try {
+        controller.close();
+      } catch {
+        // peer already gone
+      }
+    };
+    const sub = fanoutFor(ctx.cache).subscribe(camera, fps, (frame) => {
+      try {
+        controller.enqueue(frameEvent(frame));
+      } catch {
+        finish();
+      }
+    });
+    // A comment line keeps proxies from closing an idle stream; only sent when nothing is queued.
+    const keepalive = setInterval(() => {
+      try {
+        if ((controller.desiredSize ?? -1) >= 0) {
+          controller.enqueue(encoder.encode(`: keepalive\n\n`));
         }
+      } catch {
+        finish();
+      }
+    }, KEEPALIVE_MS);
+    open++;
+    if (ctx.shutdown.aborted) queueMicrotask(onShutdown);
+    else ctx.shutdown.addEventListener("abort", onShutdown, { once: true });
+    const body = new ReadableStream<Uint8Array>({
+      start(ctrl) {
+        controller = ctrl;
+        ctrl.enqueue(encoder.encode(`retry: 2000\n\n`));
+      },
+      pull() {
+        sub.want();
       },
       cancel() {
-        abort.abort();
+        finish();
       },
     }, { highWaterMark: 0 });
-    return new Response(body, {
-      headers: {
-        "content-type": "text/event-stream",
-        "cache-control": "no-store",
-        "x-accel-buffering": "no",
-      },
-    });
+    return new Response(body, { headers: sseHeaders });
   };
   return [{ method: "GET", path: "/cameras/:name/events", handler }];
 }

@@ -1,6 +1,23 @@
+import type { Frame } from "../../core/frame.ts";
 import { frameHeaders, resolveCamera, type ServeContext } from "../context.ts";
 import { jsonError } from "../responses.ts";
 import type { Params, Route } from "../router.ts";
+
+/** Header lists are built once per frame: a snapshot request only wraps the shared bytes. */
+const headersOf = new WeakMap<Frame, [string, string][]>();
+
+function snapshotHeaders(frame: Frame): [string, string][] {
+  let h = headersOf.get(frame);
+  if (!h) {
+    h = [
+      ["content-type", "image/jpeg"],
+      ["cache-control", "no-store"],
+      ...Object.entries(frameHeaders(frame)),
+    ];
+    headersOf.set(frame, h);
+  }
+  return h;
+}
 
 export function snapshotRoutes(ctx: ServeContext): Route[] {
   const handler = (_req: Request, params: Params) => {
@@ -10,16 +27,13 @@ export function snapshotRoutes(ctx: ServeContext): Route[] {
     if (!frame) {
       const source = ctx.cache.sourceStatus(camera);
       return jsonError(503, `no frame from camera "${camera}" yet`, {
-        state: source?.state,
-        lastError: source?.lastError,
+        camera,
+        state: source?.state ?? null,
+        lastError: source?.lastError ?? null,
       }, { "retry-after": "1" });
     }
     return new Response(frame.jpeg as Uint8Array<ArrayBuffer>, {
-      headers: {
-        "content-type": "image/jpeg",
-        "cache-control": "no-store",
-        ...frameHeaders(frame),
-      },
+      headers: snapshotHeaders(frame),
     });
   };
   return [
