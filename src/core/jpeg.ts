@@ -26,10 +26,18 @@ function isSof(marker: number): boolean {
 
 /** Index of the first byte after the entropy-coded segment starting at `from`, or -1 if the data ends first. */
 export function scanEntropy(buf: Uint8Array, from: number, end = buf.length): number {
+  const r = scanEntropyFrom(buf, from, end);
+  return r >= 0 ? r : -1;
+}
+
+/** Like scanEntropy, but when the data ends first returns `-(resume + 1)`: where a later scan must restart. */
+function scanEntropyFrom(buf: Uint8Array, from: number, end: number): number {
   let i = from;
+  const data = end === buf.length ? buf : buf.subarray(0, end);
   while (i < end) {
-    const ff = buf.indexOf(0xff, i);
-    if (ff < 0 || ff >= end - 1) return -1;
+    const ff = data.indexOf(0xff, i);
+    if (ff < 0) return -(end + 1);
+    if (ff === end - 1) return -(ff + 1);
     const m = buf[ff + 1];
     if (m === 0x00 || (m >= 0xd0 && m <= 0xd7) || m === 0xff) {
       i = m === 0xff ? ff + 1 : ff + 2;
@@ -37,59 +45,95 @@ export function scanEntropy(buf: Uint8Array, from: number, end = buf.length): nu
     }
     return ff;
   }
-  return -1;
+  return -(i + 1);
+}
+
+/**
+ * Where a walk over an incomplete JPEG stopped. Pass the same object again once more bytes arrived
+ * (same `start`, larger `end`) and the walk continues there instead of from the SOI.
+ */
+export interface JpegWalkState {
+  /** Offset from `start` where the walk resumes. */
+  offset: number;
+  width: number;
+  height: number;
+  sawScan: boolean;
+  /** The resume offset is inside entropy-coded data. */
+  inEntropy: boolean;
+}
+
+export function newJpegWalkState(): JpegWalkState {
+  return { offset: 0, width: 0, height: 0, sawScan: false, inEntropy: false };
 }
 
 /**
  * Walks one JPEG from `start` (which must hold SOI). Returns the info when the image is complete
  * (EOI reached, a frame header seen), a reason when it is malformed, or "incomplete" when the
- * bytes end first.
+ * bytes end first. With `state`, an incomplete walk records where it stopped and a later call
+ * with the same state resumes there (linear work for a frame that arrives in small chunks).
  */
 export function walkJpeg(
   buf: Uint8Array,
   start = 0,
   end = buf.length,
+  state: JpegWalkState = newJpegWalkState(),
 ): JpegCheck | "incomplete" {
   if (end - start < 2) return "incomplete";
   if (buf[start] !== 0xff || buf[start + 1] !== SOI) return { ok: false, reason: "no SOI marker" };
-  let i = start + 2;
-  let width = 0;
-  let height = 0;
-  let sawScan = false;
+  let i = start + Math.max(2, state.offset);
+  const pause = (at: number): "incomplete" => {
+    state.offset = at - start;
+    return "incomplete";
+  };
+  if (state.inEntropy) {
+    const next = scanEntropyFrom(buf, i, end);
+    if (next < 0) return pause(-next - 1);
+    state.inEntropy = false;
+    i = next;
+  }
   while (true) {
-    if (i + 1 >= end) return "incomplete";
+    if (i + 1 >= end) return pause(i);
     if (buf[i] !== 0xff) return { ok: false, reason: `expected marker at byte ${i - start}` };
+    const markerAt = i;
     let marker = buf[i + 1];
     while (marker === 0xff) {
       i++;
-      if (i + 1 >= end) return "incomplete";
+      if (i + 1 >= end) return pause(markerAt);
       marker = buf[i + 1];
     }
     if (marker === EOI) {
-      if (!sawScan || width === 0) return { ok: false, reason: "EOI before image data" };
-      return { ok: true, info: { width, height, length: i + 2 - start } };
+      if (!state.sawScan || state.width === 0) {
+        return { ok: false, reason: "EOI before image data" };
+      }
+      return {
+        ok: true,
+        info: { width: state.width, height: state.height, length: i + 2 - start },
+      };
     }
     if (marker === SOI) return { ok: false, reason: "SOI inside image" };
     if (isStandalone(marker)) {
       i += 2;
       continue;
     }
-    if (i + 3 >= end) return "incomplete";
+    if (i + 3 >= end) return pause(markerAt);
     const len = (buf[i + 2] << 8) | buf[i + 3];
     if (len < 2) return { ok: false, reason: `bad segment length at byte ${i - start}` };
     const segEnd = i + 2 + len;
-    if (segEnd > end) return "incomplete";
+    if (segEnd > end) return pause(markerAt);
     if (isSof(marker)) {
       if (len < 7) return { ok: false, reason: "short frame header" };
-      height = (buf[i + 5] << 8) | buf[i + 6];
-      width = (buf[i + 7] << 8) | buf[i + 8];
-      if (width === 0 || height === 0) return { ok: false, reason: "zero image size" };
+      state.height = (buf[i + 5] << 8) | buf[i + 6];
+      state.width = (buf[i + 7] << 8) | buf[i + 8];
+      if (state.width === 0 || state.height === 0) return { ok: false, reason: "zero image size" };
     }
     if (marker === SOS) {
-      if (width === 0) return { ok: false, reason: "scan before frame header" };
-      sawScan = true;
-      const next = scanEntropy(buf, segEnd, end);
-      if (next < 0) return "incomplete";
+      if (state.width === 0) return { ok: false, reason: "scan before frame header" };
+      state.sawScan = true;
+      const next = scanEntropyFrom(buf, segEnd, end);
+      if (next < 0) {
+        state.inEntropy = true;
+        return pause(-next - 1);
+      }
       i = next;
       continue;
     }

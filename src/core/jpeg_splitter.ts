@@ -1,4 +1,4 @@
-import { walkJpeg } from "./jpeg.ts";
+import { type JpegWalkState, newJpegWalkState, walkJpeg } from "./jpeg.ts";
 
 export interface SplitterStats {
   frames: number;
@@ -19,10 +19,16 @@ export interface SplitFrame {
  * Splits a byte stream (raw MJPEG, multipart bodies, ffmpeg image2pipe) into complete JPEGs.
  * Bytes between frames (multipart headers, garbage) are skipped. The buffer is bounded by
  * `maxFrameBytes`: a frame that grows past it is dropped and the splitter resynchronises.
+ * A partial frame is walked once: each chunk resumes the walk where the previous one stopped.
  */
 export class JpegSplitter {
   #buf: Uint8Array;
-  #len = 0;
+  /** Unconsumed bytes are `#buf[#start, #end)`. */
+  #start = 0;
+  #end = 0;
+  /** `#start` holds an SOI and `#walk` tracks how far that frame has been walked. */
+  #inFrame = false;
+  #walk: JpegWalkState = newJpegWalkState();
   readonly stats: SplitterStats = { frames: 0, garbageBytes: 0, dropped: 0 };
 
   constructor(readonly maxFrameBytes = 16 * 1024 * 1024) {
@@ -31,81 +37,101 @@ export class JpegSplitter {
 
   /** Bytes held waiting for the rest of a frame. */
   get pending(): number {
-    return this.#len;
+    return this.#end - this.#start;
   }
 
   push(chunk: Uint8Array): SplitFrame[] {
     const out: SplitFrame[] = [];
     let offset = 0;
     while (offset < chunk.length) {
-      const room = this.#buf.length - this.#len;
-      if (room === 0) {
-        if (this.#buf.length < this.maxFrameBytes + 2) {
-          const bigger = new Uint8Array(Math.min(this.#buf.length * 2, this.maxFrameBytes + 2));
-          bigger.set(this.#buf.subarray(0, this.#len));
-          this.#buf = bigger;
-          continue;
-        }
-        this.#drop(`frame larger than ${this.maxFrameBytes} bytes`);
-        this.#discard(1);
-        this.#resync();
-        continue;
-      }
-      const n = Math.min(room, chunk.length - offset);
-      this.#buf.set(chunk.subarray(offset, offset + n), this.#len);
-      this.#len += n;
+      if (this.#end === this.#buf.length && !this.#makeRoom()) continue;
+      const n = Math.min(this.#buf.length - this.#end, chunk.length - offset);
+      this.#buf.set(chunk.subarray(offset, offset + n), this.#end);
+      this.#end += n;
       offset += n;
       this.#extract(out);
     }
     return out;
   }
 
+  /** Compacts or grows the full buffer; returns false when it had to drop an oversized frame. */
+  #makeRoom(): boolean {
+    const canGrow = this.#buf.length < this.maxFrameBytes + 2;
+    if (this.#start > 0 && (!canGrow || this.#start * 2 >= this.#buf.length)) {
+      this.#buf.copyWithin(0, this.#start, this.#end);
+      this.#end -= this.#start;
+      this.#start = 0;
+      return true;
+    }
+    if (canGrow) {
+      const bigger = new Uint8Array(Math.min(this.#buf.length * 2, this.maxFrameBytes + 2));
+      bigger.set(this.#buf.subarray(this.#start, this.#end));
+      this.#end -= this.#start;
+      this.#start = 0;
+      this.#buf = bigger;
+      return true;
+    }
+    this.#drop(`frame larger than ${this.maxFrameBytes} bytes`);
+    this.#leaveFrame(1);
+    this.#resync();
+    return false;
+  }
+
   #extract(out: SplitFrame[]): void {
     while (true) {
-      this.#resync();
-      if (this.#len < 4) return;
-      const r = walkJpeg(this.#buf, 0, this.#len);
+      if (!this.#inFrame && !this.#resync()) return;
+      const r = walkJpeg(this.#buf, this.#start, this.#end, this.#walk);
       if (r === "incomplete") return;
       if (!r.ok) {
         this.#drop(r.reason);
-        this.#discard(2);
+        this.#leaveFrame(2);
         continue;
       }
       out.push({
-        jpeg: this.#buf.slice(0, r.info.length),
+        jpeg: this.#buf.slice(this.#start, this.#start + r.info.length),
         width: r.info.width,
         height: r.info.height,
       });
       this.stats.frames++;
-      this.#discard(r.info.length);
+      this.#leaveFrame(r.info.length);
     }
   }
 
-  /** Drops bytes before the next FF D8 FF. */
-  #resync(): void {
-    let i = 0;
+  #leaveFrame(consumed: number): void {
+    this.#inFrame = false;
+    this.#start += consumed;
+    if (this.#start >= this.#end) this.#start = this.#end = 0;
+  }
+
+  /** Skips bytes before the next FF D8 FF; true when a frame start is at `#start`. */
+  #resync(): boolean {
+    let i = this.#start;
+    const data = this.#buf.subarray(0, this.#end);
     while (true) {
-      i = this.#buf.indexOf(0xff, i);
-      if (i < 0 || i >= this.#len) {
-        const keep = this.#len > 0 && this.#buf[this.#len - 1] === 0xff ? 1 : 0;
-        this.stats.garbageBytes += this.#len - keep;
-        this.#discard(this.#len - keep);
-        return;
+      i = data.indexOf(0xff, i);
+      if (i < 0) {
+        const keep = this.#end > this.#start && this.#buf[this.#end - 1] === 0xff ? 1 : 0;
+        this.#skip(this.#end - keep);
+        return false;
       }
-      if (i + 2 >= this.#len) break;
+      if (i + 2 >= this.#end) {
+        this.#skip(i);
+        return false;
+      }
       if (this.#buf[i + 1] === 0xd8 && this.#buf[i + 2] === 0xff) break;
       i++;
     }
-    if (i > 0) {
-      this.stats.garbageBytes += i;
-      this.#discard(i);
-    }
+    this.#skip(i);
+    this.#inFrame = true;
+    this.#walk = newJpegWalkState();
+    return true;
   }
 
-  #discard(n: number): void {
-    if (n <= 0) return;
-    this.#buf.copyWithin(0, n, this.#len);
-    this.#len -= n;
+  /** Counts bytes before `to` as garbage and moves past them. */
+  #skip(to: number): void {
+    this.stats.garbageBytes += to - this.#start;
+    this.#start = to;
+    if (this.#start >= this.#end) this.#start = this.#end = 0;
   }
 
   #drop(reason: string): void {
@@ -114,6 +140,7 @@ export class JpegSplitter {
   }
 
   reset(): void {
-    this.#len = 0;
+    this.#start = this.#end = 0;
+    this.#inFrame = false;
   }
 }
