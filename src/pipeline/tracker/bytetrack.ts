@@ -1,0 +1,158 @@
+/**
+ * ByteTrack-style multi-object tracker: Kalman-predicted tracks are matched to high-score
+ * detections by IoU, then the remaining tracks to low-score detections (which rescues occluded or
+ * blurred objects), unmatched high-score detections start tracks (confirmed on their second
+ * frame), and lost tracks are kept for `trackBuffer` frames before they are forgotten.
+ * Detections are only matched to tracks of the same class.
+ */
+import { linearAssignment } from "./assignment.ts";
+import { type Box, iou } from "./iou.ts";
+import { boxToXyah, initiate, type KalmanState, predict, update, xyahToBox } from "./kalman.ts";
+
+export interface TrackerOptions {
+  /** Detections at or above this score are "high" (first association, may start tracks). */
+  highThresh: number;
+  /** Detections below this score are ignored; between low and high they only extend tracks. */
+  lowThresh: number;
+  /** Least score of a detection that starts a new track (default highThresh). */
+  newTrackThresh?: number;
+  /** Frames a lost track is kept (default 30). */
+  trackBuffer?: number;
+  /** Least IoU for the first association (default 0.2, ByteTrack's match_thresh 0.8 as cost). */
+  matchIou?: number;
+}
+
+export interface TrackerDetection {
+  box: Box;
+  confidence: number;
+  class: string;
+}
+
+type State = "tracked" | "lost" | "removed";
+
+export interface Track {
+  id: number;
+  class: string;
+  state: State;
+  confirmed: boolean;
+  /** Kalman estimate of the current box. */
+  box: Box;
+  confidence: number;
+  kalman: KalmanState;
+  startFrame: number;
+  lastFrame: number;
+  hits: number;
+}
+
+export class ByteTracker {
+  #opts: Required<TrackerOptions>;
+  #tracks: Track[] = [];
+  #frame = 0;
+  #nextId = 1;
+
+  constructor(opts: TrackerOptions) {
+    this.#opts = {
+      newTrackThresh: opts.highThresh,
+      trackBuffer: 30,
+      matchIou: 0.2,
+      ...opts,
+    };
+  }
+
+  get frame(): number {
+    return this.#frame;
+  }
+
+  /** Tracks currently seen or lost but not yet forgotten. */
+  tracks(): readonly Track[] {
+    return this.#tracks;
+  }
+
+  /**
+   * Advances one frame. Returns, for each input detection, the id of the confirmed track it
+   * belongs to, or undefined (ignored, or the first frame of a new track).
+   */
+  update(dets: TrackerDetection[]): (number | undefined)[] {
+    const o = this.#opts;
+    this.#frame++;
+    const out: (number | undefined)[] = new Array(dets.length).fill(undefined);
+    const high = dets.map((_, i) => i).filter((i) => dets[i].confidence >= o.highThresh);
+    const low = dets.map((_, i) => i).filter((i) =>
+      dets[i].confidence >= o.lowThresh && dets[i].confidence < o.highThresh
+    );
+
+    for (const t of this.#tracks) {
+      t.kalman = predict(t.kalman);
+      t.box = xyahToBox(t.kalman.mean);
+    }
+    const confirmed = this.#tracks.filter((t) => t.confirmed);
+    const unconfirmed = this.#tracks.filter((t) => !t.confirmed);
+
+    // 1. confirmed tracks (seen or lost) ↔ high detections
+    const first = this.#match(confirmed, high, dets, 1 - o.matchIou);
+    for (const [t, i] of first.matches) this.#extend(t, dets[i], out, i);
+
+    // 2. still-unmatched tracks that were seen last frame ↔ low detections
+    const remaining = first.tracks.filter((t) => t.state === "tracked");
+    const second = this.#match(remaining, low, dets, 0.5);
+    for (const [t, i] of second.matches) this.#extend(t, dets[i], out, i);
+    for (const t of second.tracks) t.state = "lost";
+
+    // 3. unconfirmed tracks ↔ remaining high detections; unmatched ones are dropped
+    const third = this.#match(unconfirmed, first.dets, dets, 0.7);
+    for (const [t, i] of third.matches) {
+      t.confirmed = true;
+      this.#extend(t, dets[i], out, i);
+    }
+    for (const t of third.tracks) t.state = "removed";
+
+    // 4. new tracks from confident leftovers; confirmed at once on the very first frame
+    for (const i of third.dets) {
+      const d = dets[i];
+      if (d.confidence < o.newTrackThresh) continue;
+      const kalman = initiate(boxToXyah(d.box));
+      const t: Track = {
+        id: this.#nextId++,
+        class: d.class,
+        state: "tracked",
+        confirmed: this.#frame === 1,
+        box: [...d.box],
+        confidence: d.confidence,
+        kalman,
+        startFrame: this.#frame,
+        lastFrame: this.#frame,
+        hits: 1,
+      };
+      this.#tracks.push(t);
+      if (t.confirmed) out[i] = t.id;
+    }
+
+    for (const t of this.#tracks) {
+      if (t.state === "lost" && this.#frame - t.lastFrame > o.trackBuffer) t.state = "removed";
+    }
+    this.#tracks = this.#tracks.filter((t) => t.state !== "removed");
+    return out;
+  }
+
+  #extend(t: Track, d: TrackerDetection, out: (number | undefined)[], i: number): void {
+    t.kalman = update(t.kalman, boxToXyah(d.box));
+    t.box = [...d.box];
+    t.confidence = d.confidence;
+    t.state = "tracked";
+    t.lastFrame = this.#frame;
+    t.hits++;
+    if (t.confirmed) out[i] = t.id;
+  }
+
+  #match(tracks: Track[], detIdx: number[], dets: TrackerDetection[], maxCost: number) {
+    const cost = tracks.map((t) =>
+      detIdx.map((i) => dets[i].class === t.class ? 1 - iou(t.box, dets[i].box) : Infinity)
+    );
+    const a = linearAssignment(cost, maxCost, detIdx.length);
+    return {
+      matches: a.matches.map(([r, c]) => [tracks[r], detIdx[c]] as [Track, number]),
+      tracks: a.unmatchedRows.map((r) => tracks[r]),
+      dets: a.unmatchedCols.map((c) => detIdx[c]),
+    };
+  }
+}
