@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { setLogJson, setLogLevel } from "../core/log.ts";
 import { VERSION } from "../version.ts";
+import { registerPrusa } from "./prusa.ts";
 import { registerServe } from "./serve.ts";
 
 /** The commander program with every subcommand registered. */
@@ -19,5 +20,6 @@ export function buildProgram(): Command {
       if (o.logJson) setLogJson(true);
     });
   registerServe(program);
+  registerPrusa(program);
   return program;
 }

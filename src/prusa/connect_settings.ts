@@ -1,0 +1,82 @@
+import { logger } from "../core/log.ts";
+import { redactUrl } from "../core/redact.ts";
+import { ConnectClient, DEFAULT_SERVER } from "./connect_client.ts";
+import { readFingerprint, readToken } from "./credentials.ts";
+import { defaultStateDir, loadOrCreateFingerprint } from "./fingerprint.ts";
+
+const log = logger("prusa");
+
+/** Connection settings as given on the command line; `prefix` is "--" or "--prusa-". */
+export interface ConnectSettings {
+  prefix: string;
+  server?: string;
+  token?: string;
+  tokenFile?: string;
+  fingerprint?: string;
+  fingerprintFile?: string;
+  stateDir?: string;
+  timeoutMs: number;
+  dryRun?: boolean;
+}
+
+export interface ResolvedConnect {
+  /** Undefined in a dry run. */
+  client?: ConnectClient;
+  server: string;
+  fingerprint?: string;
+  /** Where the fingerprint came from, safe to log. */
+  fingerprintOrigin: string;
+  hasToken: boolean;
+}
+
+/**
+ * Token and fingerprint from flag > file > environment; a missing fingerprint is generated and
+ * stored in the state folder. Errors name the flag or file, never the token.
+ */
+export async function resolveConnect(s: ConnectSettings): Promise<ResolvedConnect> {
+  const p = s.prefix;
+  const server = s.server ?? Deno.env.get("PRUSA_CONNECT_SERVER") ?? DEFAULT_SERVER;
+  const token = await readToken({
+    flag: s.token,
+    flagName: `${p}token`,
+    file: s.tokenFile,
+    fileFlagName: `${p}token-file`,
+    env: "PRUSA_CONNECT_TOKEN",
+  });
+  if (!token && !s.dryRun) {
+    throw new Error(
+      `no Prusa Connect token: give ${p}token-file FILE or set PRUSA_CONNECT_TOKEN ` +
+        `(${p}token works too but shows in ps); create the token in Connect: printer, ` +
+        `Camera tab, "Add new other camera"`,
+    );
+  }
+  let fingerprint = await readFingerprint({
+    flag: s.fingerprint,
+    flagName: `${p}fingerprint`,
+    file: s.fingerprintFile,
+    fileFlagName: `${p}fingerprint-file`,
+    env: "PRUSA_CONNECT_FINGERPRINT",
+  });
+  let fingerprintOrigin = "given";
+  if (!fingerprint && token) {
+    const stored = await loadOrCreateFingerprint(s.stateDir ?? defaultStateDir(), token, !s.dryRun);
+    fingerprint = stored.fingerprint;
+    fingerprintOrigin = stored.created || s.dryRun ? `generated, ${stored.path}` : stored.path;
+  }
+  if (s.dryRun) {
+    new ConnectClient({ server, token: "x", fingerprint: "x", timeoutMs: s.timeoutMs });
+    return { server, fingerprint, fingerprintOrigin, hasToken: token !== undefined };
+  }
+  const client = new ConnectClient({
+    server,
+    token: token!,
+    fingerprint: fingerprint!,
+    timeoutMs: s.timeoutMs,
+  });
+  log.info("Prusa Connect camera", {
+    server: redactUrl(client.server),
+    fingerprint,
+    fingerprintFrom: fingerprintOrigin,
+  });
+  return { client, server: client.server, fingerprint, fingerprintOrigin, hasToken: true };
+}

@@ -1,0 +1,163 @@
+import { sleep } from "../core/backoff.ts";
+import type { Frame } from "../core/frame.ts";
+import { FrameCache } from "../core/frame_cache.ts";
+import { checkJpeg } from "../core/jpeg.ts";
+import { errorMessage } from "../core/log.ts";
+import { redactUrl } from "../core/redact.ts";
+import { createSource, sourceKindOf, sourceKinds } from "../sources/registry.ts";
+import type { Source, SourceOptions } from "../sources/source.ts";
+
+/** No frame could be had: the error message says why, for the log and the exit code. */
+export class SourceError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "SourceError";
+  }
+}
+
+/** Where the uploader gets the frame to upload. */
+export interface FrameSource {
+  /** Redacted, safe to log. */
+  readonly description: string;
+  start(): void;
+  /**
+   * The frame to upload now: the next new frame if one comes within the wait, otherwise the
+   * newest one there is (possibly stale: the uploader checks its age). Throws SourceError.
+   */
+  frame(signal: AbortSignal): Promise<Frame>;
+  stop(): Promise<void>;
+}
+
+/** Frames from a FrameCache camera: the cache of `serve`, or a private one fed by a source. */
+export class CacheFrameSource implements FrameSource {
+  #lastSeq = 0;
+
+  constructor(
+    readonly cache: FrameCache,
+    readonly camera: string,
+    readonly waitMs: number,
+    readonly description: string,
+    private readonly source?: Source,
+  ) {}
+
+  start(): void {
+    this.source?.start();
+  }
+
+  async frame(signal: AbortSignal): Promise<Frame> {
+    const wait = AbortSignal.any([signal, AbortSignal.timeout(this.waitMs)]);
+    let frame: Frame | undefined;
+    try {
+      frame = await this.cache.next(this.camera, this.#lastSeq, wait);
+    } catch (err) {
+      if (signal.aborted) throw err;
+    }
+    frame ??= this.cache.latest(this.camera);
+    if (!frame) {
+      const status = this.cache.sourceStatus(this.camera);
+      const why = status?.lastError ? `; source ${status.state}: ${status.lastError}` : "";
+      throw new SourceError(`no frame from ${this.description} within ${this.waitMs} ms${why}`);
+    }
+    this.#lastSeq = frame.seq;
+    return frame;
+  }
+
+  async stop(): Promise<void> {
+    await this.source?.stop();
+  }
+}
+
+/** A JPEG file that something else keeps replacing; its modification time is the frame time. */
+export class FileFrameSource implements FrameSource {
+  readonly description: string;
+  #seq = 0;
+  #lastStamp = "";
+
+  constructor(readonly path: string, readonly camera: string, readonly maxFrameBytes: number) {
+    this.description = `file ${path}`;
+  }
+
+  start(): void {}
+
+  async frame(signal: AbortSignal): Promise<Frame> {
+    let lastReason = "";
+    // A writer may be halfway through the file: a truncated JPEG is read again a few times.
+    for (let attempt = 0; attempt < 4 && !signal.aborted; attempt++) {
+      if (attempt > 0) await sleep(150, signal);
+      let stat: Deno.FileInfo;
+      let bytes: Uint8Array;
+      try {
+        stat = await Deno.stat(this.path);
+        if (!stat.isFile) throw new SourceError(`${this.path} is not a regular file`);
+        if (stat.size > this.maxFrameBytes) {
+          throw new SourceError(
+            `${this.path} is ${stat.size} bytes, more than the ${this.maxFrameBytes} accepted`,
+          );
+        }
+        bytes = await Deno.readFile(this.path, { signal });
+      } catch (err) {
+        if (err instanceof SourceError) throw err;
+        if (signal.aborted) throw err;
+        throw new SourceError(`cannot read ${this.path}: ${errorMessage(err)}`);
+      }
+      const check = checkJpeg(bytes);
+      if (!check.ok) {
+        lastReason = check.reason;
+        continue;
+      }
+      const at = stat.mtime?.getTime() ?? Date.now();
+      const stamp = `${at}:${stat.size}`;
+      if (stamp !== this.#lastStamp) {
+        this.#lastStamp = stamp;
+        this.#seq++;
+      }
+      return {
+        camera: this.camera,
+        seq: this.#seq,
+        at,
+        jpeg: bytes,
+        width: check.info.width,
+        height: check.info.height,
+      };
+    }
+    throw new SourceError(`${this.path} is not a complete JPEG: ${lastReason || "aborted"}`);
+  }
+
+  async stop(): Promise<void> {}
+}
+
+/** True when SOURCE names a JPEG file rather than a source spec of the registry. */
+export function isJpegFilePath(spec: string): boolean {
+  if (/^file:(?!\/\/)/i.test(spec)) return true;
+  if (/^[a-z][a-z0-9+.-]*:/i.test(spec)) return false;
+  return /\.jpe?g$/i.test(spec) || sourceKindOf(spec) === undefined;
+}
+
+export interface FrameSourceOptions extends SourceOptions {
+  /** How long `frame()` waits for a new frame before falling back to the newest one. */
+  waitMs: number;
+  maxFrameBytes: number;
+}
+
+/**
+ * One frame source for `--from SOURCE`: a JPEG file path read directly, anything else through the
+ * source registry into a private cache. The source is opened once and reused for every upload.
+ */
+export function createFrameSource(spec: string, opts: FrameSourceOptions): FrameSource {
+  const camera = "upload";
+  if (isJpegFilePath(spec)) {
+    const path = /^file:/i.test(spec) ? spec.slice(5) : spec;
+    return new FileFrameSource(path, camera, opts.maxFrameBytes);
+  }
+  const kind = sourceKindOf(spec);
+  if (!kind) {
+    throw new SourceError(
+      `--from "${redactUrl(spec)}" is neither a JPEG file nor a known source; known forms: ${
+        sourceKinds.map((k) => k.example).join(", ")
+      }`,
+    );
+  }
+  const cache = new FrameCache();
+  const source = createSource(camera, spec, cache, opts);
+  return new CacheFrameSource(cache, camera, opts.waitMs, redactUrl(spec), source);
+}
