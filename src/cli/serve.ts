@@ -7,7 +7,7 @@ import { serveRouter } from "../http/serve_routes.ts";
 import { startHttpServer } from "../http/server.ts";
 import { createSource, parseNamedSource, sourceKinds } from "../sources/registry.ts";
 import type { Source } from "../sources/source.ts";
-import { collect, envNumber, envString, parseDuration, parseNumber } from "./env.ts";
+import { collect, envString, parseDuration, parseNumber } from "./env.ts";
 import { onShutdown } from "./shutdown.ts";
 
 export interface ServeOptions {
@@ -89,14 +89,20 @@ Examples:
       await runServe({
         source: opts.source,
         host: opts.host ?? envString("HOST") ?? "127.0.0.1",
-        port: opts.port ?? envNumber("PORT") ?? 8080,
-        targetFps: opts.targetFps ?? envNumber("TARGET_FPS") ?? 30,
-        maxFrameAge: opts.maxFrameAge ?? envNumber("MAX_FRAME_AGE_S") ?? 10,
+        port: opts.port ?? envIn("PORT", 0, 65535) ?? 8080,
+        targetFps: opts.targetFps ?? envIn("TARGET_FPS", 0.1, 120) ?? 30,
+        maxFrameAge: opts.maxFrameAge ?? envIn("MAX_FRAME_AGE_S", 0) ?? 10,
         snapshotInterval: opts.snapshotInterval,
         timeout: opts.timeout,
         maxFrameBytes: opts.maxFrameBytes,
       });
     });
+}
+
+/** An environment number checked like the flag it stands for; the error names the variable. */
+function envIn(name: string, min: number, max = Infinity): number | undefined {
+  const raw = envString(name);
+  return raw === undefined ? undefined : parseNumber(name, min, max)(raw.trim());
 }
 
 export function sourceArgs(opts: ServeOptions): { name: string; spec: string }[] {
@@ -144,6 +150,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   log.info(`listening on ${server.url}`, {
     cameras: named.map((n) => `${n.name}=${redactUrl(n.spec)}`).join(" "),
     targetFps: opts.targetFps,
+    maxFrameAgeS: opts.maxFrameAge,
   });
   if (opts.host === "0.0.0.0" || opts.host === "::") {
     log.warn("bound to all interfaces: every host that can reach this port sees the cameras");

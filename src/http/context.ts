@@ -35,6 +35,7 @@ export function clientFps(url: URL, targetFps: number): number {
 
 export function frameHeaders(frame: Frame): Record<string, string> {
   return {
+    "x-camera": frame.camera,
     "x-frame-seq": String(frame.seq),
     "x-frame-time": new Date(frame.at).toISOString(),
   };

@@ -52,7 +52,8 @@ export function opsRoutes(ctx: ServeContext): Route[] {
     {
       method: "GET",
       path: "/healthz",
-      handler: () => json({ status: "ok", cameras: ctx.cache.cameras().length }),
+      handler: () =>
+        json({ status: "ok", cameras: ctx.cache.cameras().length, targetFps: ctx.targetFps }),
     },
     {
       method: "GET",
