@@ -1,6 +1,11 @@
 import type { FrameCache } from "../core/frame_cache.ts";
 import type { Frame } from "../core/frame.ts";
+import { logger } from "../core/log.ts";
+import { metrics } from "../core/metrics.ts";
 import { jsonError } from "./responses.ts";
+import { throttledWarn } from "./throttled_log.ts";
+
+const warn = throttledWarn(logger("http"));
 
 /** What the HTTP routes of `serve` need to know. */
 export interface ServeContext {
@@ -20,6 +25,14 @@ export function resolveCamera(ctx: ServeContext, name: string | undefined): stri
     return d ?? jsonError(404, "no camera configured", { cameras: [] });
   }
   if (!ctx.cache.has(name)) {
+    metrics.inc(
+      "detector_http_not_found_total",
+      "Requests for a camera or path that does not exist",
+      {
+        route: "camera",
+      },
+    );
+    warn(`camera:${name}`, "unknown camera requested", { camera: name });
     return jsonError(404, `unknown camera "${name}"`, { cameras: ctx.cache.cameras() });
   }
   return name;
