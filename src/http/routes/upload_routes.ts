@@ -1,0 +1,33 @@
+import type { IngestServices } from "../../push/ingest_services.ts";
+import { handleUpload } from "../../push/upload_ingest.ts";
+import type { Params, Route } from "../router.ts";
+
+function remoteOf(info: Deno.ServeHandlerInfo): string {
+  const addr = info.remoteAddr as Deno.NetAddr;
+  return `${addr.hostname}:${addr.port}`;
+}
+
+/** HTTP upload of frames: the screenshot API of seed `000_…` and the form posts of seed `002_…`. */
+export function uploadRoutes(ingest: IngestServices): Route[] {
+  const opts = { sink: ingest.sink, token: ingest.uploadToken };
+  return [
+    {
+      method: "POST",
+      path: "/api/clients/:uuid/screenshot",
+      handler: (req: Request, p: Params, info) =>
+        handleUpload(req, { path: p.uuid }, opts, remoteOf(info)),
+    },
+    {
+      method: "POST",
+      path: "/cameras/:name/image",
+      handler: (req: Request, p: Params, info) =>
+        handleUpload(req, { path: p.name }, opts, remoteOf(info)),
+    },
+    {
+      method: "POST",
+      path: "/update-image",
+      handler: (req: Request, _p: Params, info) =>
+        handleUpload(req, { field: "cameraId" }, opts, remoteOf(info)),
+    },
+  ];
+}

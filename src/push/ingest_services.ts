@@ -1,0 +1,12 @@
+import type { HistoryStore } from "../history/history_store.ts";
+import type { PushServer } from "./push_socket.ts";
+import type { PushSink } from "./push_sink.ts";
+
+/** The push-ingest parts of `serve` that its routes need. */
+export interface IngestServices {
+  sink: PushSink;
+  push: PushServer;
+  /** Bearer token required by the upload routes, if any. */
+  uploadToken?: string;
+  history?: HistoryStore;
+}

@@ -1,0 +1,77 @@
+import type { Frame } from "../core/frame.ts";
+import type { FrameCache } from "../core/frame_cache.ts";
+import { metrics } from "../core/metrics.ts";
+import { cameraNameProblem } from "./camera_name.ts";
+
+export type PushVia = "ws" | "http" | "mqtt";
+
+export interface CameraRefusal {
+  reason: "bad_camera" | "pulled_camera";
+  message: string;
+}
+
+export interface PushSinkOptions {
+  /** Largest JPEG accepted from any push path. */
+  maxFrameBytes: number;
+  /** Cameras fed by a pull source (`--source`): pushes to them are refused. */
+  pulled: (camera: string) => boolean;
+}
+
+/**
+ * Where every push path (WebSocket, HTTP upload, MQTT) delivers checked JPEGs. A camera appears in
+ * the cache with state "push" on its first frame.
+ */
+export class PushSink {
+  readonly maxFrameBytes: number;
+  #cache: FrameCache;
+  #pulled: (camera: string) => boolean;
+  #lastVia = new Map<string, PushVia>();
+
+  constructor(cache: FrameCache, opts: PushSinkOptions) {
+    this.#cache = cache;
+    this.maxFrameBytes = opts.maxFrameBytes;
+    this.#pulled = opts.pulled;
+  }
+
+  /** Why frames for this camera name cannot be accepted, or undefined if they can. */
+  refusal(camera: string): CameraRefusal | undefined {
+    const problem = cameraNameProblem(camera);
+    if (problem) return { reason: "bad_camera", message: problem };
+    if (this.#pulled(camera)) {
+      return {
+        reason: "pulled_camera",
+        message: `camera "${camera}" is read from a --source and cannot also receive pushed frames`,
+      };
+    }
+    return undefined;
+  }
+
+  /** Puts a JPEG that the caller has already checked. */
+  put(
+    camera: string,
+    jpeg: Uint8Array,
+    via: PushVia,
+    size: { width?: number; height?: number } = {},
+  ): Frame {
+    if (this.#lastVia.get(camera) !== via) {
+      this.#lastVia.set(camera, via);
+      const previous = this.#cache.sourceStatus(camera);
+      this.#cache.setSourceStatus(camera, {
+        state: "push",
+        since: previous?.state === "push" ? previous.since : Date.now(),
+        spec: `push via ${via}`,
+        detail: { via },
+      });
+    }
+    metrics.inc("detector_push_frames_total", "Frames accepted from push paths", { via });
+    return this.#cache.put(camera, jpeg, size);
+  }
+}
+
+/** Counts a refused push input; `reason` is a short label such as `bad_token` or `too_big`. */
+export function countRejected(via: PushVia, reason: string): void {
+  metrics.inc("detector_push_rejected_total", "Push inputs refused, by path and reason", {
+    via,
+    reason,
+  });
+}
