@@ -9,6 +9,13 @@ import { createSource, parseNamedSource, sourceKinds } from "../sources/registry
 import type { Source } from "../sources/source.ts";
 import { collect, envString, parseDuration, parseNumber } from "./env.ts";
 import { onShutdown } from "./shutdown.ts";
+import { ingestConfigured, PUSH_MAX_FRAME_BYTES, startIngest } from "../push/ingest_setup.ts";
+import {
+  addPrusaServeOptions,
+  preparePrusaConsumer,
+  type PrusaServeSettings,
+  prusaServeSettings,
+} from "../prusa/serve_consumer.ts";
 
 export interface ServeOptions {
   source: string[];
@@ -19,12 +26,21 @@ export interface ServeOptions {
   snapshotInterval: number;
   timeout: number;
   maxFrameBytes: number;
+  /** Prusa Connect uploader fed from the cache, when --prusa-token/--prusa-camera is given. */
+  prusa?: PrusaServeSettings;
+  /** Push ingest (WebSocket, upload, MQTT) and history; see src/push/ingest_setup.ts. */
+  pushSecret?: string;
+  uploadToken?: string;
+  mqtt?: string[];
+  history?: string;
+  historyKeep?: number;
+  pushMaxFrameBytes?: number;
 }
 
 const log = logger("serve");
 
 export function registerServe(program: Command): void {
-  program.command("serve")
+  const serve = program.command("serve")
     .description(
       "Serve the newest frame of each camera: MJPEG streams, snapshots, SSE events, a live viewer.",
     )
@@ -69,6 +85,33 @@ export function registerServe(program: Command): void {
       parseNumber("--max-frame-bytes", 1024),
       16 * 1024 * 1024,
     )
+    .option(
+      "--push-secret <secret>",
+      "turns on WebSocket push at /push; a camera's token is HMAC-SHA256(secret, id), see " +
+        "`detector token` (env DETECTOR_PUSH_SECRET)",
+    )
+    .option(
+      "--upload-token <token>",
+      "HTTP uploads must send Authorization: Bearer TOKEN (env DETECTOR_UPLOAD_TOKEN)",
+    )
+    .option(
+      "--mqtt <URL>",
+      "subscribe to screenshots, e.g. mqtt://user:pass@host:1883/infoscreen/+/screenshot; " +
+        "the + level names the camera (repeatable)",
+      collect,
+      [],
+    )
+    .option(
+      "--history <dir>",
+      "keep {camera}.jpg and timestamped {camera}_{ms}.jpg files here, reloaded on restart " +
+        "(env DETECTOR_HISTORY_DIR)",
+    )
+    .option(
+      "--history-keep <n>",
+      "timestamped frames kept per camera",
+      parseNumber("--history-keep", 1, 1_000_000),
+      20,
+    )
     .addHelpText(
       "after",
       `
@@ -85,7 +128,7 @@ Examples:
   detector serve --source printer=tcp://127.0.0.1:9000 --port 8081
   FRAMES_DIR_ABS=/srv/frames TARGET_FPS=20 detector serve --host 0.0.0.0`,
     )
-    .action(async (opts) => {
+    .action(async (opts, cmd: Command) => {
       await runServe({
         source: opts.source,
         host: opts.host ?? envString("HOST") ?? "127.0.0.1",
@@ -95,8 +138,18 @@ Examples:
         snapshotInterval: opts.snapshotInterval,
         timeout: opts.timeout,
         maxFrameBytes: opts.maxFrameBytes,
+        pushSecret: opts.pushSecret ?? envString("DETECTOR_PUSH_SECRET"),
+        uploadToken: opts.uploadToken ?? envString("DETECTOR_UPLOAD_TOKEN"),
+        mqtt: opts.mqtt,
+        history: opts.history ?? envString("DETECTOR_HISTORY_DIR"),
+        historyKeep: opts.historyKeep,
+        pushMaxFrameBytes: cmd.getOptionValueSource("maxFrameBytes") === "default"
+          ? PUSH_MAX_FRAME_BYTES
+          : opts.maxFrameBytes,
+        prusa: prusaServeSettings(opts),
       });
     });
+  addPrusaServeOptions(serve);
 }
 
 /** An environment number checked like the flag it stands for; the error names the variable. */
@@ -119,9 +172,11 @@ export function sourceArgs(opts: ServeOptions): { name: string; spec: string }[]
 
 export async function runServe(opts: ServeOptions): Promise<void> {
   const named = sourceArgs(opts);
-  if (named.length === 0) {
+  const ingestOn = ingestConfigured({ ...opts, mqtt: opts.mqtt ?? [], historyDir: opts.history });
+  if (named.length === 0 && !ingestOn) {
     throw new Error(
-      "no cameras: give --source NAME=SPEC (try --source demo=testpattern:) or set FRAMES_DIR_ABS",
+      "no cameras: give --source NAME=SPEC (try --source demo=testpattern:), set FRAMES_DIR_ABS, " +
+        "or receive pushed frames (--push-secret, --upload-token, --mqtt, --history)",
     );
   }
   const cache = new FrameCache();
@@ -138,13 +193,29 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     cache,
     targetFps: opts.targetFps,
     shutdown: shutdownController.signal,
-    defaultCamera: () => named[0]?.name,
+    defaultCamera: () => named[0]?.name ?? cache.cameras()[0],
   };
-  const server = startHttpServer(serveRouter(ctx), opts.host, opts.port);
+  const pulled = new Set(named.map((n) => n.name));
+  const ingest = await startIngest(cache, {
+    pushSecret: opts.pushSecret,
+    uploadToken: opts.uploadToken,
+    mqtt: opts.mqtt ?? [],
+    historyDir: opts.history,
+    historyKeep: opts.historyKeep ?? 20,
+    maxFrameBytes: opts.pushMaxFrameBytes ?? PUSH_MAX_FRAME_BYTES,
+    pulled: (camera) => pulled.has(camera),
+    host: opts.host,
+  });
+  const prusa = opts.prusa &&
+    await preparePrusaConsumer(opts.prusa, cache, named.map((n) => n.name));
+  const server = startHttpServer(serveRouter(ctx, ingest.services), opts.host, opts.port);
   for (const s of sources) s.start();
+  prusa?.start();
   onShutdown(async () => {
     shutdownController.abort();
+    await prusa?.stop();
     await Promise.all(sources.map((s) => s.stop()));
+    await ingest.stop();
     await server.shutdown();
   });
   log.info(`listening on ${server.url}`, {

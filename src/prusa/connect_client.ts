@@ -42,10 +42,10 @@ export interface ConnectClientOptions {
 }
 
 const HINT_401 = "Prusa Connect does not accept this token: in Connect open the printer, " +
-  'Camera tab, "Add new other camera", copy the new token into the token file or ' +
+  "Camera tab, 'Add new other camera', copy the new token into the token file or " +
   "PRUSA_CONNECT_TOKEN, and keep its fingerprint (a new token may use a new fingerprint)";
 const HINT_403 = "the token is known but may not upload snapshots: the camera must be of type " +
-  '"other" in Connect (added with "Add new other camera"), and the fingerprint must be the one ' +
+  "'other' in Connect (added with 'Add new other camera'), and the fingerprint must be the one " +
   "first used with this token (see --state-dir); otherwise create a new camera token";
 const HINT_FINGERPRINT = "Connect binds a token to the first fingerprint used with it: " +
   "pass that fingerprint (--fingerprint-file), or create a new camera token in Connect";

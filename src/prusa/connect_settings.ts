@@ -47,7 +47,7 @@ export async function resolveConnect(s: ConnectSettings): Promise<ResolvedConnec
     throw new Error(
       `no Prusa Connect token: give ${p}token-file FILE or set PRUSA_CONNECT_TOKEN ` +
         `(${p}token works too but shows in ps); create the token in Connect: printer, ` +
-        `Camera tab, "Add new other camera"`,
+        "Camera tab, 'Add new other camera'",
     );
   }
   let fingerprint = await readFingerprint({
