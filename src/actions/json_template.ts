@@ -13,6 +13,7 @@ import {
   type TemplateValue,
   type TemplateValues,
 } from "./template.ts";
+import { PLACEHOLDER_PATTERN } from "../mpta/placeholders.ts";
 
 type Node =
   | { kind: "literal"; value: unknown }
@@ -27,6 +28,9 @@ export function looksLikeJson(source: string): boolean {
   if (t.startsWith("[") && t.endsWith("]")) return true;
   return t.startsWith("{") && t.endsWith("}") && /^\{\s*("|\})/.test(t);
 }
+
+/** The validator's placeholder rule (src/mpta/placeholders.ts), anchored at the current position. */
+const PLACEHOLDER_AT = new RegExp(`^${PLACEHOLDER_PATTERN.source}`);
 
 /** A private-use character marks placeholders while the JSON text is parsed. */
 const SENTINEL = "\uE000";
@@ -66,9 +70,7 @@ export function compileJsonTemplate(
       continue;
     }
     if (c === "{") {
-      const m = /^\{\s*([A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_][A-Za-z0-9_-]*)?)\s*\}/.exec(
-        source.slice(i),
-      );
+      const m = PLACEHOLDER_AT.exec(source.slice(i));
       if (m) {
         const idx = names.push(m[1]) - 1;
         const token = `${SENTINEL}${idx}${SENTINEL}`;

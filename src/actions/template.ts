@@ -1,8 +1,8 @@
 /**
- * Strict `{placeholder}` templates (MPTA.md "Actions"). `{name}` and `{branchId.field}` are
- * placeholders, `{{` and `}}` are literal braces. An unknown placeholder is an error when the
- * template is compiled, never an empty string at run time.
+ * Strict `{placeholder}` templates (MPTA.md "Actions"). An unknown placeholder is an error when
+ * the template is compiled, never an empty string at run time.
  */
+import { PLACEHOLDER_PATTERN } from "../mpta/placeholders.ts";
 
 export type TemplateValue = string | number | boolean | null | undefined;
 export type TemplateValues = Record<string, TemplateValue>;
@@ -23,42 +23,20 @@ export interface CompiledTemplate {
   render(values: TemplateValues): string;
 }
 
-const NAME = /^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)?$/;
-
-/** Splits a template into literal text and placeholders; throws on unbalanced braces. */
+/**
+ * Splits a template into literal text and placeholders. Only `{name}` and `{branch.field}` are
+ * placeholders (the rule the archive validator uses, src/mpta/placeholders.ts); any other brace is
+ * literal text.
+ */
 export function parseTemplate(source: string): Part[] {
   const parts: Part[] = [];
-  let text = "";
-  for (let i = 0; i < source.length; i++) {
-    const c = source[i];
-    if (c === "{") {
-      if (source[i + 1] === "{") {
-        text += "{";
-        i++;
-        continue;
-      }
-      const end = source.indexOf("}", i + 1);
-      if (end < 0) throw new TemplateError(`unclosed "{" at position ${i} in "${source}"`);
-      const name = source.slice(i + 1, end).trim();
-      if (!NAME.test(name)) {
-        throw new TemplateError(`"{${name}}" is not a placeholder name (position ${i})`);
-      }
-      if (text) parts.push({ text });
-      text = "";
-      parts.push({ name });
-      i = end;
-    } else if (c === "}") {
-      if (source[i + 1] === "}") {
-        text += "}";
-        i++;
-        continue;
-      }
-      throw new TemplateError(`unmatched "}" at position ${i} in "${source}" (write "}}")`);
-    } else {
-      text += c;
-    }
+  let last = 0;
+  for (const m of source.matchAll(PLACEHOLDER_PATTERN)) {
+    if (m.index! > last) parts.push({ text: source.slice(last, m.index) });
+    parts.push({ name: m[1] });
+    last = m.index! + m[0].length;
   }
-  if (text) parts.push({ text });
+  if (last < source.length) parts.push({ text: source.slice(last) });
   return parts;
 }
 

@@ -1,0 +1,119 @@
+/**
+ * One frame's pixels for the pipeline: decoded from JPEG at most once (by sharp, off the event
+ * loop), then cropped by detection boxes for branches (resized to `resizeTarget`) and for
+ * `redis_save_image` (encoded as JPEG or PNG).
+ */
+import sharp from "sharp";
+import type { ImageInput } from "../inference/types.ts";
+import type { FrameInput } from "./types.ts";
+
+export type Box = [number, number, number, number];
+
+export interface RgbImage {
+  rgb: Uint8Array;
+  width: number;
+  height: number;
+}
+
+/** Integer pixel rectangle of a box (x1,y1 floored, x2,y2 ceiled), clamped; null when empty. */
+export function pixelRect(
+  box: Box,
+  width: number,
+  height: number,
+): { left: number; top: number; width: number; height: number } | null {
+  const x1 = Math.max(0, Math.min(width, Math.floor(box[0])));
+  const y1 = Math.max(0, Math.min(height, Math.floor(box[1])));
+  const x2 = Math.max(0, Math.min(width, Math.ceil(box[2])));
+  const y2 = Math.max(0, Math.min(height, Math.ceil(box[3])));
+  if (x2 <= x1 || y2 <= y1) return null;
+  return { left: x1, top: y1, width: x2 - x1, height: y2 - y1 };
+}
+
+export class FrameImage {
+  #rgb: Promise<RgbImage> | undefined;
+
+  constructor(readonly input: FrameInput | RgbImage & { jpeg?: undefined }) {
+    if (input.rgb) {
+      const expected = input.width * input.height * 3;
+      if (input.rgb.byteLength !== expected) {
+        throw new Error(
+          `raw frame has ${input.rgb.byteLength} bytes, expected ${expected} for ${input.width}x${input.height} RGB`,
+        );
+      }
+      this.#rgb = Promise.resolve({ rgb: input.rgb, width: input.width, height: input.height });
+    } else if (!input.jpeg) {
+      throw new Error("frame has neither JPEG bytes nor RGB pixels");
+    }
+  }
+
+  get width(): number {
+    return this.input.width;
+  }
+
+  get height(): number {
+    return this.input.height;
+  }
+
+  /** What a model is given for the whole frame: the JPEG as is, or the raw pixels. */
+  modelInput(): ImageInput {
+    const i = this.input;
+    return i.rgb ? { rgb: i.rgb, width: i.width, height: i.height } : { jpeg: i.jpeg! };
+  }
+
+  /** Packed RGB of the whole frame (decoded once). */
+  pixels(): Promise<RgbImage> {
+    if (!this.#rgb) {
+      const jpeg = this.input.jpeg!;
+      this.#rgb = sharp(jpeg).removeAlpha().raw().toBuffer({ resolveWithObject: true }).then((
+        { data, info },
+      ) => ({
+        rgb: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+        width: info.width,
+        height: info.height,
+      }));
+    }
+    return this.#rgb;
+  }
+
+  #sharp(px: RgbImage) {
+    return sharp(px.rgb, { raw: { width: px.width, height: px.height, channels: 3 } });
+  }
+
+  /** The box's pixels resized to `size` (stretched, as the original's cv2.resize); null if empty. */
+  async crop(box: Box, size?: [number, number]): Promise<RgbImage | null> {
+    const px = await this.pixels();
+    const r = pixelRect(box, px.width, px.height);
+    if (!r) return null;
+    let img = this.#sharp(px).extract(r);
+    if (size) img = img.resize(size[0], size[1], { fit: "fill" });
+    const { data, info } = await img.raw().toBuffer({ resolveWithObject: true });
+    return {
+      rgb: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+      width: info.width,
+      height: info.height,
+    };
+  }
+
+  /** Encodes the box (or the whole frame) as JPEG or PNG. */
+  async encode(
+    box: Box | null,
+    format: "jpeg" | "png",
+    quality: number,
+  ): Promise<{ bytes: Uint8Array; width: number; height: number }> {
+    const px = await this.pixels();
+    let img = this.#sharp(px);
+    let width = px.width, height = px.height;
+    if (box) {
+      const r = pixelRect(box, px.width, px.height);
+      if (r) {
+        img = img.extract(r);
+        width = r.width;
+        height = r.height;
+      }
+    }
+    const out = format === "png"
+      ? await img.png().toBuffer()
+      : await img.jpeg({ quality: Math.max(1, Math.min(100, Math.round(quality))) }).toBuffer();
+    return { bytes: new Uint8Array(out.buffer, out.byteOffset, out.byteLength), width, height };
+  }
+}
