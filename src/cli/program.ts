@@ -3,6 +3,7 @@ import { setLogJson, setLogLevel } from "../core/log.ts";
 import { VERSION } from "../version.ts";
 import { registerPrusa } from "./prusa.ts";
 import { registerServe } from "./serve.ts";
+import { registerToken } from "./token.ts";
 
 /** The commander program with every subcommand registered. */
 export function buildProgram(): Command {
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
       if (o.logJson) setLogJson(true);
     });
   registerServe(program);
+  registerToken(program);
   registerPrusa(program);
   return program;
 }

@@ -1,4 +1,8 @@
 import type { ServeContext } from "./context.ts";
+import type { IngestServices } from "../push/ingest_services.ts";
+import { historyRoutes } from "./routes/history_routes.ts";
+import { pushRoutes } from "./routes/push_routes.ts";
+import { uploadRoutes } from "./routes/upload_routes.ts";
 import { Router } from "./router.ts";
 import { cameraRoutes } from "./routes/camera_routes.ts";
 import { eventsRoutes } from "./routes/events_routes.ts";
@@ -8,8 +12,11 @@ import { streamRoutes } from "./routes/stream_routes.ts";
 import { viewerRoutes } from "./routes/viewer_routes.ts";
 
 /** Every route of `detector serve`. */
-export function serveRouter(ctx: ServeContext): Router {
+export function serveRouter(ctx: ServeContext, ingest?: IngestServices): Router {
   return new Router().add(
+    ...(ingest
+      ? [...pushRoutes(ctx, ingest), ...uploadRoutes(ingest), ...historyRoutes(ctx, ingest)]
+      : []),
     ...viewerRoutes(),
     ...snapshotRoutes(ctx),
     ...streamRoutes(ctx),

@@ -3,6 +3,7 @@ import { metrics } from "../../core/metrics.ts";
 import { clientFps, resolveCamera, type ServeContext } from "../context.ts";
 import { fanoutFor } from "../frame_fanout.ts";
 import type { Params, Route } from "../router.ts";
+import { imageEventsResponse } from "../../push/image_events.ts";
 
 const encoder = new TextEncoder();
 const KEEPALIVE_MS = 15_000;
@@ -44,7 +45,9 @@ export function eventsRoutes(ctx: ServeContext): Route[] {
     const camera = resolveCamera(ctx, params.name);
     if (camera instanceof Response) return camera;
     if (req.method === "HEAD") return new Response(null, { headers: sseHeaders });
-    const fps = clientFps(new URL(req.url), ctx.targetFps);
+    const url = new URL(req.url);
+    const fps = clientFps(url, ctx.targetFps);
+    if (url.searchParams.get("images") === "1") return imageEventsResponse(ctx, camera, fps);
     let controller!: ReadableStreamDefaultController<Uint8Array>;
     let finished = false;
     const finish = () => {
