@@ -45,8 +45,9 @@ export class Subscriber {
       this.#timer = setTimeout(this.#onTimer, this.#nextAt - now);
       return;
     }
-    // Slots advance by one gap per frame sent, so the average rate never exceeds the cap.
-    this.#nextAt = Math.max(this.#nextAt + this.gapMs, now + this.gapMs / 2);
+    // Slots advance by one gap per frame sent, so the average rate never exceeds the cap, and two
+    // frames are never closer than 0.8 gap.
+    this.#nextAt = Math.max(this.#nextAt + this.gapMs, now + this.gapMs * 0.9);
     const skipped = this.#lastSeq === 0 ? 0 : frame.seq - this.#lastSeq - 1;
     this.#lastSeq = frame.seq;
     this.#wanting = false;
