@@ -2,6 +2,7 @@ import { Command } from "commander";
 import { setLogJson, setLogLevel } from "../core/log.ts";
 import { VERSION } from "../version.ts";
 import { registerPrusa } from "./prusa.ts";
+import { registerRun } from "./run.ts";
 import { registerServe } from "./serve.ts";
 import { registerToken } from "./token.ts";
 
@@ -23,5 +24,6 @@ export function buildProgram(): Command {
   registerServe(program);
   registerToken(program);
   registerPrusa(program);
+  registerRun(program);
   return program;
 }

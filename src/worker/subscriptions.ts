@@ -1,0 +1,159 @@
+/**
+ * The set of running subscriptions and its reconcile against what the backend wants
+ * (PROTOCOL.md `setSubscriptionList`, legacy `subscribe`/`unsubscribe`, `max_streams`).
+ */
+import { logger } from "../core/log.ts";
+import { metrics } from "../core/metrics.ts";
+import { parametersDiffer, type SubscriptionSpec } from "./subscription_spec.ts";
+
+export interface RunningSubscription {
+  readonly spec: SubscriptionSpec;
+  stop(): Promise<void>;
+}
+
+export interface ReconcilePlan {
+  add: SubscriptionSpec[];
+  remove: string[];
+  restart: SubscriptionSpec[];
+  keep: string[];
+}
+
+export interface ReconcileOutcome {
+  added: string[];
+  removed: string[];
+  restarted: string[];
+  kept: string[];
+  /** One message per subscription refused (for instance over `max_streams`). */
+  refused: string[];
+}
+
+const log = logger("subscriptions");
+
+/** What to change so that the running set equals `desired` (ids in `desired` are unique). */
+export function planReconcile(
+  current: ReadonlyMap<string, SubscriptionSpec>,
+  desired: readonly SubscriptionSpec[],
+): ReconcilePlan {
+  const wanted = new Set(desired.map((s) => s.subscriptionIdentifier));
+  const plan: ReconcilePlan = { add: [], remove: [], restart: [], keep: [] };
+  for (const id of current.keys()) if (!wanted.has(id)) plan.remove.push(id);
+  for (const spec of desired) {
+    const running = current.get(spec.subscriptionIdentifier);
+    if (!running) plan.add.push(spec);
+    else if (parametersDiffer(running, spec)) plan.restart.push(spec);
+    else plan.keep.push(spec.subscriptionIdentifier);
+  }
+  return plan;
+}
+
+export class SubscriptionSet<T extends RunningSubscription> {
+  #running = new Map<string, T>();
+
+  constructor(
+    private readonly start: (spec: SubscriptionSpec) => T,
+    private readonly maxStreams: number,
+  ) {
+    metrics.collect(() => [{
+      name: "detector_worker_subscriptions",
+      type: "gauge",
+      help: "Subscriptions running",
+      value: this.#running.size,
+    }]);
+  }
+
+  get size(): number {
+    return this.#running.size;
+  }
+
+  get(id: string): T | undefined {
+    return this.#running.get(id);
+  }
+
+  list(): T[] {
+    return [...this.#running.values()];
+  }
+
+  specs(): Map<string, SubscriptionSpec> {
+    return new Map([...this.#running].map(([id, s]) => [id, s.spec]));
+  }
+
+  /** Makes the running set equal `desired`; unchanged subscriptions keep running untouched. */
+  async reconcile(desired: readonly SubscriptionSpec[]): Promise<ReconcileOutcome> {
+    const plan = planReconcile(this.specs(), desired);
+    const out: ReconcileOutcome = {
+      added: [],
+      removed: [],
+      restarted: [],
+      kept: plan.keep,
+      refused: [],
+    };
+    await Promise.all(plan.remove.map(async (id) => {
+      if (await this.#stop(id)) out.removed.push(id);
+    }));
+    await Promise.all(plan.restart.map(async (spec) => {
+      await this.#replace(spec);
+      out.restarted.push(spec.subscriptionIdentifier);
+    }));
+    for (const spec of plan.add) {
+      if (this.#running.size >= this.maxStreams) {
+        out.refused.push(this.#refuse(spec));
+        continue;
+      }
+      this.#running.set(spec.subscriptionIdentifier, this.start(spec));
+      out.added.push(spec.subscriptionIdentifier);
+    }
+    if (out.added.length || out.removed.length || out.restarted.length || out.refused.length) {
+      log.info("reconciled", {
+        added: out.added.length,
+        removed: out.removed.length,
+        restarted: out.restarted.length,
+        kept: out.kept.length,
+        refused: out.refused.length,
+      });
+    }
+    return out;
+  }
+
+  /** Legacy `subscribe`: adds or updates one subscription, leaves the others alone. */
+  upsert(spec: SubscriptionSpec): Promise<ReconcileOutcome> {
+    const current = this.specs();
+    current.set(spec.subscriptionIdentifier, spec);
+    const desired = [...current.values()];
+    return this.reconcile(desired);
+  }
+
+  /** Legacy `unsubscribe`. Resolves false when the identifier was not running. */
+  remove(id: string): Promise<boolean> {
+    return this.#stop(id);
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.#running.keys()].map((id) => this.#stop(id)));
+  }
+
+  /** Starts the new one before stopping the old, so a reader they share never stops. */
+  async #replace(spec: SubscriptionSpec): Promise<void> {
+    const old = this.#running.get(spec.subscriptionIdentifier);
+    this.#running.set(spec.subscriptionIdentifier, this.start(spec));
+    await old?.stop();
+  }
+
+  async #stop(id: string): Promise<boolean> {
+    const sub = this.#running.get(id);
+    if (!sub) return false;
+    this.#running.delete(id);
+    await sub.stop();
+    return true;
+  }
+
+  #refuse(spec: SubscriptionSpec): string {
+    metrics.inc(
+      "detector_worker_subscriptions_refused_total",
+      "Subscriptions refused because max_streams was reached",
+    );
+    const msg =
+      `max_streams (${this.maxStreams}) reached: subscription "${spec.subscriptionIdentifier}" was not started`;
+    log.warn(msg);
+    return msg;
+  }
+}
