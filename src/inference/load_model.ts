@@ -1,11 +1,100 @@
 /** Turns ONNX bytes into a ready `Model` (detection or classification) on the chosen backend. */
-import type { LoadOptions, Model } from "./types.ts";
+import type { BackendSession } from "./backend.ts";
+import { createSession } from "./backends.ts";
+import { decodeClassification, decodeDetections } from "./decode.ts";
+import { describeModel, type Layout, type ModelDescription } from "./model_description.ts";
+import { readOnnxInfo } from "./onnx_info.ts";
+import { letterbox, resizeForClassify } from "./preprocess.ts";
+import type {
+  BackendName,
+  Classification,
+  ClassificationModel,
+  Detection,
+  DetectionModel,
+  DetectOptions,
+  ImageInput,
+  LoadOptions,
+  Model,
+} from "./types.ts";
+
+class BaseModel {
+  readonly classNames: string[];
+  readonly inputWidth: number;
+  readonly inputHeight: number;
+  readonly backend: BackendName;
+  /** What was read from the ONNX file. */
+  readonly description: ModelDescription;
+  protected session: BackendSession;
+
+  constructor(desc: ModelDescription, session: BackendSession) {
+    this.description = desc;
+    this.classNames = desc.classNames;
+    this.inputWidth = desc.inputWidth;
+    this.inputHeight = desc.inputHeight;
+    this.backend = session.backend;
+    this.session = session;
+  }
+
+  protected async runTensor(tensor: Float32Array) {
+    const d = this.description;
+    const outputs = await this.session.run({
+      [d.inputName]: { data: tensor, dims: [1, 3, d.inputHeight, d.inputWidth] },
+    });
+    const out = outputs[d.outputName];
+    if (!out) throw new Error(`model produced no output "${d.outputName}"`);
+    return out;
+  }
+
+  dispose(): Promise<void> {
+    return this.session.dispose();
+  }
+}
+
+class OnnxDetectionModel extends BaseModel implements DetectionModel {
+  readonly task = "detect" as const;
+  readonly layout: Layout;
+
+  constructor(desc: ModelDescription, session: BackendSession) {
+    super(desc, session);
+    this.layout = desc.layout!;
+  }
+
+  async detect(image: ImageInput, opts: DetectOptions): Promise<Detection[]> {
+    const { tensor, box } = await letterbox(image, this.inputWidth, this.inputHeight);
+    const out = await this.runTensor(tensor);
+    return decodeDetections(out, this.layout, this.classNames, box, opts);
+  }
+}
+
+class OnnxClassificationModel extends BaseModel implements ClassificationModel {
+  readonly task = "classify" as const;
+
+  async classify(image: ImageInput): Promise<Classification> {
+    const tensor = await resizeForClassify(image, this.inputWidth, this.inputHeight);
+    return decodeClassification(await this.runTensor(tensor), this.classNames);
+  }
+}
+
+export interface ModelLoadOptions extends LoadOptions {
+  /** Invent `class0…` names when the model has none (single-model use such as `detect --model`). */
+  allowGenericNames?: boolean;
+}
 
 /**
  * Loads a model: reads its metadata (task, class names, input size), picks the output layout from
  * the output shape, creates a session on the backend (`auto`: native, else wasm with one log line).
  * Throws with a message naming the problem (corrupt file, unknown layout, no class names).
  */
-export function loadModel(_onnx: Uint8Array, _opts: LoadOptions = {}): Promise<Model> {
-  throw new Error("not implemented yet");
+export async function loadModel(onnx: Uint8Array, opts: ModelLoadOptions = {}): Promise<Model> {
+  const desc = describeModel(readOnnxInfo(onnx), {
+    classNames: opts.classNames,
+    allowGenericNames: opts.allowGenericNames,
+  });
+  const session = await createSession(onnx, opts.backend ?? "auto", {
+    threads: opts.threads,
+    cuda: opts.cuda,
+  });
+  return desc.task === "detect"
+    ? new OnnxDetectionModel(desc, session)
+    : new OnnxClassificationModel(desc, session);
 }

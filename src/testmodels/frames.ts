@@ -1,4 +1,5 @@
 /** Test frames: solid background with filled rectangles, as raw RGB or JPEG. */
+import sharp from "sharp";
 import type { Rgb } from "./colours.ts";
 
 export interface FrameRect {
@@ -18,19 +19,37 @@ export interface FrameSpec {
 
 /** Packed RGB pixels of the frame. */
 export function colourFrameRgb(
-  _spec: FrameSpec,
+  spec: FrameSpec,
 ): { rgb: Uint8Array; width: number; height: number } {
-  throw new Error("not implemented yet");
+  const { width, height } = spec;
+  const rgb = new Uint8Array(width * height * 3);
+  const fill = (x1: number, y1: number, x2: number, y2: number, c: Rgb) => {
+    for (let y = Math.max(0, y1); y < Math.min(height, y2); y++) {
+      for (let x = Math.max(0, x1); x < Math.min(width, x2); x++) {
+        const o = (y * width + x) * 3;
+        rgb[o] = c[0];
+        rgb[o + 1] = c[1];
+        rgb[o + 2] = c[2];
+      }
+    }
+  };
+  const bg = spec.background ?? [0, 0, 0];
+  if (bg[0] || bg[1] || bg[2]) fill(0, 0, width, height, bg);
+  for (const r of spec.rects) fill(r.box[0], r.box[1], r.box[2], r.box[3], r.rgb);
+  return { rgb, width, height };
 }
 
-/** The frame encoded as JPEG by sharp (quality 95 by default). */
-export function colourFrameJpeg(_spec: FrameSpec, _quality = 95): Promise<Uint8Array> {
-  throw new Error("not implemented yet");
+/** The frame encoded as JPEG by sharp (quality 95, no chroma subsampling, by default). */
+export async function colourFrameJpeg(spec: FrameSpec, quality = 95): Promise<Uint8Array> {
+  const { rgb, width, height } = colourFrameRgb(spec);
+  const buf = await sharp(rgb, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality, chromaSubsampling: "4:4:4" }).toBuffer();
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
 }
 
 /**
- * A car scene: a red car body with a green frontal region on its lower half, on black. Boxes are
- * what the colour detector should return.
+ * A car scene: a red car body with a green frontal region on its lower half, on black. With a
+ * 640 detector, Car = [200, 160, 840, 560] and Frontal = [360, 400, 680, 540] exactly (raw RGB).
  */
 export const CAR_SCENE: FrameSpec = {
   width: 1280,

@@ -1,0 +1,56 @@
+/**
+ * Creates sessions on the chosen backend. `auto` tries onnxruntime-node and, when the native
+ * runtime cannot start on this machine, falls back to onnxruntime-web (wasm) with one log line.
+ */
+import { errorMessage, logger } from "../core/log.ts";
+import type { Backend, BackendSession, SessionOptions } from "./backend.ts";
+import type { BackendChoice, BackendName } from "./types.ts";
+import { BackendUnavailableError, WorkerSession } from "./worker_session.ts";
+
+const log = logger("inference");
+
+function workerBackend(name: BackendName): Backend {
+  return {
+    name,
+    async createSession(model: Uint8Array, opts: SessionOptions): Promise<BackendSession> {
+      const s = await WorkerSession.create(name, model, opts);
+      if (opts.cuda && s.provider !== "cuda") {
+        log.warn("CUDA execution provider not available; running on CPU", {
+          reason: s.cudaError ?? "native backend has no CUDA",
+        });
+      }
+      return s;
+    },
+  };
+}
+
+export const nativeBackend: Backend = workerBackend("native");
+export const wasmBackend: Backend = workerBackend("wasm");
+
+let nativeBroken: string | undefined;
+
+export function parseBackendChoice(value: string): BackendChoice {
+  if (value === "auto" || value === "native" || value === "wasm") return value;
+  throw new Error(`--backend expects auto, native or wasm, got "${value}"`);
+}
+
+/** A session on `choice`; `auto` falls back to wasm once (logged) if native cannot start. */
+export async function createSession(
+  model: Uint8Array,
+  choice: BackendChoice,
+  opts: SessionOptions,
+): Promise<BackendSession> {
+  if (choice === "wasm") return wasmBackend.createSession(model, opts);
+  if (choice === "native" || nativeBroken === undefined) {
+    try {
+      return await nativeBackend.createSession(model, opts);
+    } catch (err) {
+      if (choice === "native" || !(err instanceof BackendUnavailableError)) throw err;
+      nativeBroken = errorMessage(err);
+      log.warn("native backend (onnxruntime-node) unavailable; falling back to wasm", {
+        reason: nativeBroken,
+      });
+    }
+  }
+  return wasmBackend.createSession(model, opts);
+}

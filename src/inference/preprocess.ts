@@ -1,0 +1,142 @@
+/**
+ * Image → model input tensor with sharp (libvips threads, off the event loop): letterbox for
+ * detectors (aspect kept, grey 114 padding, as ultralytics does), plain resize for classifiers;
+ * then packed RGB → NCHW float32 / 255.
+ */
+import sharp, { type Sharp } from "sharp";
+import type { ImageInput } from "./types.ts";
+
+/** How frame pixels map into the letterboxed input: model = frame × scale + pad. */
+export interface Letterbox {
+  scaleX: number;
+  scaleY: number;
+  padX: number;
+  padY: number;
+  /** Size of the original image. */
+  width: number;
+  height: number;
+}
+
+export const PAD_VALUE = 114;
+
+const LUT = Float32Array.from({ length: 256 }, (_, i) => i / 255);
+
+/** Packed RGB (HWC uint8) → planar float32 (CHW) / 255. */
+export function rgbToNchw(rgb: Uint8Array, width: number, height: number): Float32Array {
+  const plane = width * height;
+  const out = new Float32Array(3 * plane);
+  for (let i = 0, p = 0; i < plane; i++, p += 3) {
+    out[i] = LUT[rgb[p]];
+    out[plane + i] = LUT[rgb[p + 1]];
+    out[2 * plane + i] = LUT[rgb[p + 2]];
+  }
+  return out;
+}
+
+export class ImageError extends Error {}
+
+function source(image: ImageInput): Sharp {
+  if ("jpeg" in image) return sharp(image.jpeg, { failOn: "error" });
+  const { rgb, width, height } = image;
+  if (!(width > 0 && height > 0) || rgb.length !== width * height * 3) {
+    throw new ImageError(
+      `raw RGB image of ${rgb.length} bytes does not match ${width}×${height}×3`,
+    );
+  }
+  return sharp(rgb, { raw: { width, height, channels: 3 } });
+}
+
+/** Width and height of an image (JPEG header read by sharp, no decode). */
+export async function imageSize(image: ImageInput): Promise<{ width: number; height: number }> {
+  if ("rgb" in image) return { width: image.width, height: image.height };
+  const meta = await sharp(image.jpeg).metadata().catch((err: Error) => {
+    throw new ImageError(`not a decodable image: ${err.message}`);
+  });
+  if (!meta.width || !meta.height) throw new ImageError("image has no size");
+  return { width: meta.width, height: meta.height };
+}
+
+/** The letterbox geometry of ultralytics (`LetterBox`, centre, rounding ±0.1). */
+export function letterboxGeometry(
+  width: number,
+  height: number,
+  inW: number,
+  inH: number,
+): { w: number; h: number; left: number; top: number; right: number; bottom: number } {
+  const r = Math.min(inW / width, inH / height);
+  const w = Math.max(1, Math.round(width * r));
+  const h = Math.max(1, Math.round(height * r));
+  const dw = (inW - w) / 2;
+  const dh = (inH - h) / 2;
+  const top = Math.round(dh - 0.1);
+  const left = Math.round(dw - 0.1);
+  return { w, h, left, top, right: inW - w - left, bottom: inH - h - top };
+}
+
+/** Letterboxes an image to `inW`×`inH`; returns the NCHW tensor and the mapping back. */
+export async function letterbox(
+  image: ImageInput,
+  inW: number,
+  inH: number,
+): Promise<{ tensor: Float32Array; box: Letterbox }> {
+  const { width, height } = await imageSize(image);
+  const g = letterboxGeometry(width, height, inW, inH);
+  const pad = { r: PAD_VALUE, g: PAD_VALUE, b: PAD_VALUE };
+  let pipeline = source(image).removeAlpha().toColourspace("srgb");
+  if (g.w !== width || g.h !== height) pipeline = pipeline.resize(g.w, g.h, { fit: "fill" });
+  if (g.left || g.top || g.right || g.bottom) {
+    pipeline = pipeline.extend({
+      top: g.top,
+      bottom: g.bottom,
+      left: g.left,
+      right: g.right,
+      background: pad,
+    });
+  }
+  const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true }).catch(
+    (err: Error) => {
+      throw new ImageError(`cannot decode image: ${err.message}`);
+    },
+  );
+  if (info.width !== inW || info.height !== inH || info.channels !== 3) {
+    throw new ImageError(
+      `pre-processing produced ${info.width}×${info.height}×${info.channels}, expected ${inW}×${inH}×3`,
+    );
+  }
+  return {
+    tensor: rgbToNchw(new Uint8Array(data.buffer, data.byteOffset, data.length), inW, inH),
+    box: { scaleX: g.w / width, scaleY: g.h / height, padX: g.left, padY: g.top, width, height },
+  };
+}
+
+/** Resizes (stretching) to `inW`×`inH` for a classifier; returns the NCHW tensor. */
+export async function resizeForClassify(
+  image: ImageInput,
+  inW: number,
+  inH: number,
+): Promise<Float32Array> {
+  const { data, info } = await source(image).removeAlpha().toColourspace("srgb")
+    .resize(inW, inH, { fit: "fill" }).raw().toBuffer({ resolveWithObject: true }).catch(
+      (err: Error) => {
+        throw new ImageError(`cannot decode image: ${err.message}`);
+      },
+    );
+  if (info.channels !== 3) throw new ImageError(`image has ${info.channels} channels`);
+  return rgbToNchw(new Uint8Array(data.buffer, data.byteOffset, data.length), inW, inH);
+}
+
+/** Decodes an image to packed RGB (for crops and annotation). */
+export async function decodeRgb(
+  image: ImageInput,
+): Promise<{ rgb: Uint8Array; width: number; height: number }> {
+  if ("rgb" in image) return image;
+  const { data, info } = await source(image).removeAlpha().toColourspace("srgb").raw()
+    .toBuffer({ resolveWithObject: true }).catch((err: Error) => {
+      throw new ImageError(`cannot decode image: ${err.message}`);
+    });
+  return {
+    rgb: new Uint8Array(data.buffer, data.byteOffset, data.length),
+    width: info.width,
+    height: info.height,
+  };
+}

@@ -1,0 +1,140 @@
+/**
+ * A `BackendSession` whose ONNX session lives in its own Worker (`session_worker.ts`). Runs are
+ * serialised per session and bounded: more than `maxQueued` waiting runs are refused.
+ */
+import { metrics } from "../core/metrics.ts";
+import type { BackendSession, SessionOptions, TensorData } from "./backend.ts";
+import type { WorkerReply, WorkerRequest } from "./session_protocol.ts";
+import type { BackendName } from "./types.ts";
+
+/** The backend could not start at all (module or native library missing): worth a fallback. */
+export class BackendUnavailableError extends Error {}
+/** The model did not load or run. */
+export class SessionError extends Error {}
+
+type Pending = { resolve: (r: WorkerReply & { ok: true }) => void; reject: (e: Error) => void };
+
+const workerUrl = new URL("./session_worker.ts", import.meta.url);
+
+function wasmDistUrl(): string {
+  const entry = import.meta.resolve("onnxruntime-web");
+  return entry.slice(0, entry.lastIndexOf("/") + 1);
+}
+
+export class WorkerSession implements BackendSession {
+  readonly backend: BackendName;
+  inputNames: readonly string[] = [];
+  outputNames: readonly string[] = [];
+  /** Execution provider in use: cpu, cuda or wasm. */
+  provider = "";
+  /** Why CUDA was not used when it was asked for. */
+  cudaError?: string;
+  readonly maxQueued: number;
+  #worker: Worker;
+  #nextId = 1;
+  #pending = new Map<number, Pending>();
+  #chain: Promise<unknown> = Promise.resolve();
+  #queued = 0;
+  #dead?: Error;
+
+  private constructor(backend: BackendName, maxQueued: number) {
+    this.backend = backend;
+    this.maxQueued = maxQueued;
+    this.#worker = new Worker(workerUrl, { type: "module" });
+    this.#worker.onmessage = (e: MessageEvent<WorkerReply>) => {
+      const p = this.#pending.get(e.data.id);
+      if (!p) return;
+      this.#pending.delete(e.data.id);
+      if (e.data.ok) p.resolve(e.data);
+      else {
+        p.reject(
+          e.data.stage === "runtime"
+            ? new BackendUnavailableError(e.data.error)
+            : new SessionError(e.data.error),
+        );
+      }
+    };
+    this.#worker.onerror = (e) => {
+      e.preventDefault();
+      this.#fail(new SessionError(`inference worker crashed: ${e.message}`));
+    };
+  }
+
+  /** Starts a worker and loads the model in it. */
+  static async create(
+    backend: BackendName,
+    model: Uint8Array,
+    opts: SessionOptions & { maxQueued?: number },
+  ): Promise<WorkerSession> {
+    const s = new WorkerSession(backend, opts.maxQueued ?? 16);
+    try {
+      const threads = Math.max(1, Math.floor(opts.threads ?? navigator.hardwareConcurrency ?? 1));
+      const r = await s.#request(
+        {
+          id: 0,
+          type: "load",
+          backend,
+          model: model.slice(),
+          threads,
+          cuda: !!opts.cuda,
+          wasmPaths: backend === "wasm" ? wasmDistUrl() : undefined,
+        },
+      );
+      s.inputNames = r.inputNames ?? [];
+      s.outputNames = r.outputNames ?? [];
+      s.provider = r.provider ?? "";
+      s.cudaError = r.cudaError;
+      return s;
+    } catch (err) {
+      s.#worker.terminate();
+      throw err;
+    }
+  }
+
+  #fail(err: Error): void {
+    this.#dead ??= err;
+    for (const p of this.#pending.values()) p.reject(err);
+    this.#pending.clear();
+    this.#worker.terminate();
+  }
+
+  #request(msg: WorkerRequest, transfer: Transferable[] = []): Promise<WorkerReply & { ok: true }> {
+    if (this.#dead) return Promise.reject(this.#dead);
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      this.#worker.postMessage({ ...msg, id }, transfer);
+    });
+  }
+
+  /** Runs the graph. Input buffers are transferred to the worker (unusable afterwards). */
+  run(inputs: Record<string, TensorData>): Promise<Record<string, TensorData>> {
+    if (this.#queued >= this.maxQueued) {
+      metrics.inc("detector_inference_dropped_total", "Inference runs refused: queue full", {
+        backend: this.backend,
+      });
+      return Promise.reject(new SessionError(`inference queue full (${this.maxQueued} waiting)`));
+    }
+    this.#queued++;
+    const job = this.#chain.then(async () => {
+      const transfer = Object.values(inputs).map((t) => t.data.buffer as ArrayBuffer);
+      const r = await this.#request({ id: 0, type: "run", inputs }, transfer);
+      return r.outputs ?? {};
+    }).finally(() => this.#queued--);
+    this.#chain = job.catch(() => {});
+    return job;
+  }
+
+  async dispose(): Promise<void> {
+    if (this.#dead) return;
+    try {
+      await Promise.race([
+        this.#chain.then(() => this.#request({ id: 0, type: "dispose" })),
+        new Promise((r) => setTimeout(r, 2000)),
+      ]);
+    } catch {
+      // terminating below anyway
+    }
+    this.#fail(new SessionError("session disposed"));
+  }
+}
