@@ -35,12 +35,7 @@ export function serveFiles(files: Record<string, Uint8Array> = {}): HttpFiles {
         return new Response("oops", { status: 500 });
       case "hang":
         return new Promise<Response>((resolve) => {
-          const release = () => resolve(new Response("late", { status: 503 }));
-          hanging.add(release);
-          req.signal.addEventListener("abort", () => {
-            hanging.delete(release);
-            release();
-          });
+          hanging.add(() => resolve(new Response("late", { status: 503 })));
         });
       case "stall": {
         let release = () => {};
