@@ -2,6 +2,7 @@ import type { FrameCache } from "../core/frame_cache.ts";
 import { redactUrl } from "../core/redact.ts";
 import type { Source, SourceFactory, SourceOptions } from "./source.ts";
 import { createTestPatternSource } from "./testpattern.ts";
+import { createDirSource } from "./dir_source.ts";
 
 interface Kind {
   name: string;
@@ -18,6 +19,12 @@ export const sourceKinds: Kind[] = [
     prefixes: ["testpattern:"],
     factory: createTestPatternSource,
     example: "testpattern:?fps=10&size=640x360",
+  },
+  {
+    name: "dir",
+    prefixes: ["dir:"],
+    factory: createDirSource,
+    example: "dir:/srv/frames",
   },
 ];
 

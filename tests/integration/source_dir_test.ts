@@ -1,0 +1,161 @@
+import assert from "node:assert/strict";
+import { runDetector, startDetector } from "../harness/detector.ts";
+import { writeJpegFrames, writeJpegFramesNow } from "../harness/ffmpeg.ts";
+import { solidJpeg } from "../harness/jpeg_fixtures.ts";
+import { eventually } from "../harness/process.ts";
+import { camera, metricSum, snapshot, within } from "./source_helpers.ts";
+
+async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "detector_dir_source_" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("dir: FRAMES_DIR_ABS folder is created, ffmpeg's frames appear and seq grows", async () => {
+  await withTempDir(async (tmp) => {
+    const frames = `${tmp}/not/yet/there`;
+    const det = await startDetector(["serve"], { FRAMES_DIR_ABS: frames, MAX_FRAME_AGE_S: "0" });
+    let ffmpeg;
+    try {
+      assert.ok((await Deno.stat(frames)).isDirectory, "missing folder created at startup");
+      assert.equal(await snapshot(det.url, "frames"), undefined, "503 before the first file");
+      ffmpeg = writeJpegFrames({ dir: frames, rate: 10, size: "640x360" });
+      const first = await eventually(
+        async () => {
+          const c = await camera(det.url, "frames");
+          return c.seq >= 3 ? c : undefined;
+        },
+        "first frames from the folder",
+        20_000,
+      );
+      assert.equal(first.state, "live");
+      assert.equal(first.width, 640);
+      assert.equal(first.height, 360);
+      await eventually(
+        async () => (await camera(det.url, "frames")).seq >= first.seq + 5,
+        "seq to keep growing",
+        20_000,
+      );
+      const jpeg = await snapshot(det.url, "frames");
+      assert.ok(jpeg && jpeg[0] === 0xff && jpeg[1] === 0xd8, "snapshot is a JPEG");
+    } finally {
+      await ffmpeg?.stop();
+      await det.stop();
+    }
+  });
+});
+
+Deno.test("dir: truncated and non-JPEG .jpg files are skipped, counted and logged; newest valid frame stays", async () => {
+  await withTempDir(async (dir) => {
+    const det = await startDetector(["serve", "--source", "cam=dir:" + dir]);
+    try {
+      await writeJpegFramesNow({ dir, frames: 3, pattern: "good_%03d.jpg" });
+      const newestValid = await Deno.readFile(`${dir}/good_003.jpg`);
+      await eventually(
+        async () => {
+          const s = await snapshot(det.url, "cam");
+          return s !== undefined && s.length === newestValid.length &&
+            s.every((b, i) => b === newestValid[i]);
+        },
+        "the newest valid file to be served",
+      );
+      const seqBefore = (await camera(det.url, "cam")).seq;
+
+      await Deno.writeFile(`${dir}/zz_truncated.jpg`, newestValid.subarray(0, 2000));
+      await eventually(
+        async () => await metricSum(det.url, "detector_frames_rejected_total", "cam") >= 1,
+        "the truncated file to be counted",
+      );
+      await Deno.writeTextFile(`${dir}/zz_not_a_jpeg.JPG`, "<html>this is no image</html>\n");
+      await eventually(
+        async () => await metricSum(det.url, "detector_frames_rejected_total", "cam") >= 2,
+        "the non-JPEG file to be counted",
+      );
+      const cam = await camera(det.url, "cam");
+      assert.equal(cam.seq, seqBefore, "no frame served from the bad files");
+      assert.equal(cam.detail.skipped, 2, det.output());
+      assert.equal(cam.state, "live");
+      assert.deepEqual(await snapshot(det.url, "cam"), newestValid);
+      assert.match(det.output(), /skipped file file=zz_truncated\.jpg reason=.*truncated/);
+      assert.match(det.output(), /skipped file file=zz_not_a_jpeg\.JPG reason=.*not a valid JPEG/);
+
+      const next = await solidJpeg(64, 48, [10, 200, 10]);
+      await Deno.writeFile(`${dir}/zzz_next.jpeg`, next);
+      await eventually(
+        async () => (await camera(det.url, "cam")).seq > seqBefore,
+        "a valid file after the bad ones to be served",
+      ).catch(async (err) => {
+        throw new Error(
+          `${err.message}\n${JSON.stringify(await camera(det.url, "cam"))}\n${det.output()}`,
+        );
+      });
+      assert.equal((await camera(det.url, "cam")).seq, seqBefore + 1, "served once");
+      assert.deepEqual(await snapshot(det.url, "cam"), next);
+    } finally {
+      await det.stop();
+    }
+  });
+});
+
+Deno.test("dir: serves the newest existing file at startup and deletes files older than the max age", async () => {
+  await withTempDir(async (dir) => {
+    const now = Date.now() / 1000;
+    const ages = { "a.jpg": 30, "b.jpg": 10, "c.jpg": 20 };
+    const files: Record<string, Uint8Array> = {};
+    let shade = 40;
+    for (const [name, age] of Object.entries(ages)) {
+      files[name] = await solidJpeg(32, 32, [shade += 60, 0, 0]);
+      await Deno.writeFile(`${dir}/${name}`, files[name]);
+      await Deno.utime(`${dir}/${name}`, now - age, now - age);
+    }
+    await Deno.writeTextFile(`${dir}/notes.txt`, "not a frame, never deleted");
+    await Deno.utime(`${dir}/notes.txt`, now - 3600, now - 3600);
+
+    const det = await startDetector([
+      "serve",
+      "--source",
+      `cam=dir:${dir}`,
+      "--max-frame-age",
+      "5",
+    ]);
+    try {
+      const first = await eventually(() => snapshot(det.url, "cam"), "a frame at startup");
+      assert.deepEqual(first, files["b.jpg"], "the newest file by modification time is served");
+      await eventually(async () => {
+        const left = [];
+        for await (const e of Deno.readDir(dir)) left.push(e.name);
+        return left.length === 1 && left[0] === "notes.txt";
+      }, "JPEG files older than 5 s to be deleted");
+      assert.ok(await metricSum(det.url, "detector_dir_files_deleted_total", "cam") >= 3);
+      assert.deepEqual(await snapshot(det.url, "cam"), files["b.jpg"], "still served from memory");
+      const fresh = await solidJpeg(32, 32, [0, 0, 250]);
+      await Deno.writeFile(`${dir}/fresh.jpg`, fresh);
+      await eventually(async () => {
+        const s = await snapshot(det.url, "cam");
+        return s?.length === fresh.length && s.every((b, i) => b === fresh[i]);
+      }, "a new file to be served");
+      assert.ok((await Deno.stat(`${dir}/fresh.jpg`)).isFile, "a young file is kept");
+    } finally {
+      await det.stop();
+    }
+  });
+});
+
+Deno.test("dir: a path that exists but is not a folder stops serve with a message naming it", async () => {
+  await withTempDir(async (dir) => {
+    const file = `${dir}/frames.jpg`;
+    await Deno.writeTextFile(file, "a file, not a folder");
+    const child = runDetector(["serve", "--source", `cam=dir:${file}`, "--port", "0"]);
+    try {
+      const done = await within(child.status, 30_000, "serve to exit on its own");
+      assert.notEqual(done.code, 0);
+      assert.ok(child.output().includes(`${file} exists but is not a folder`), child.output());
+      assert.doesNotMatch(child.output(), /listening on/);
+    } finally {
+      await child.stop();
+    }
+  });
+});
