@@ -5,6 +5,7 @@
  * so it dies even when the detector itself is SIGKILLed.
  */
 import { logger } from "../core/log.ts";
+import { metrics } from "../core/metrics.ts";
 
 const log = logger("children");
 
@@ -41,8 +42,24 @@ function findSetpriv(): string | null {
 
 export const DEFAULT_GRACE_MS = 3000;
 
-/** Spawns `cmd args…` with piped stdout/stderr, no stdin, and tracks it until it is reaped. */
-export function spawnTracked(cmd: string, args: string[]): TrackedChild {
+/** The ffmpeg and ffprobe programs: `FFMPEG`/`FFPROBE` environment variables or the PATH. */
+export function ffmpegPath(): string {
+  return Deno.env.get("FFMPEG") || "ffmpeg";
+}
+
+export function ffprobePath(): string {
+  return Deno.env.get("FFPROBE") || "ffprobe";
+}
+
+/**
+ * Spawns `cmd args…` with piped stdout/stderr, no stdin, and tracks it until it is reaped.
+ * `name` groups children for counting (defaults to the program's file name).
+ */
+export function spawnTracked(
+  cmd: string,
+  args: string[],
+  name = cmd.split("/").pop() ?? cmd,
+): TrackedChild {
   const setpriv = findSetpriv();
   const proc = new Deno.Command(setpriv ?? cmd, {
     args: setpriv ? ["--pdeathsig", "KILL", "--", cmd, ...args] : args,
@@ -60,7 +77,7 @@ export function spawnTracked(cmd: string, args: string[]): TrackedChild {
   });
   const child: TrackedChild = {
     pid,
-    name: cmd.split("/").pop() ?? cmd,
+    name,
     stdout: proc.stdout,
     stderr: proc.stderr,
     status,
@@ -115,3 +132,10 @@ export async function stopAllChildren(graceMs = DEFAULT_GRACE_MS): Promise<void>
   if (all.length) log.info("stopping child processes", { count: all.length });
   await Promise.all(all.map((c) => c.stop(graceMs)));
 }
+
+metrics.collect(() => [{
+  name: "detector_ffmpeg_children",
+  type: "gauge",
+  help: "Live ffmpeg child processes",
+  value: liveFfmpegChildren(),
+}]);

@@ -3,6 +3,9 @@ import { redactUrl } from "../core/redact.ts";
 import type { Source, SourceFactory, SourceOptions } from "./source.ts";
 import { createTestPatternSource } from "./testpattern.ts";
 import { createDirSource } from "./dir_source.ts";
+import { createTcpMjpegSource } from "./tcp_mjpeg_source.ts";
+import { createFfmpegSource } from "./ffmpeg_source.ts";
+import { isVideoPath } from "./ffmpeg_args.ts";
 
 interface Kind {
   name: string;
@@ -10,6 +13,8 @@ interface Kind {
   prefixes: string[];
   factory: SourceFactory;
   example: string;
+  /** Matches specs that have no fixed prefix (bare video file paths). */
+  matches?: (spec: string) => boolean;
 }
 
 /** Every source kind the spec parser knows, in match order. */
@@ -21,10 +26,23 @@ export const sourceKinds: Kind[] = [
     example: "testpattern:?fps=10&size=640x360",
   },
   {
+    name: "ffmpeg",
+    prefixes: ["rtsp://", "rtsps://", "ffmpeg:", "file:"],
+    factory: createFfmpegSource,
+    example: "rtsp://user:pass@cam/stream, ffmpeg:http://cam/video.mp4, video.mp4#loop=1",
+    matches: isVideoPath,
+  },
+  {
     name: "dir",
     prefixes: ["dir:"],
     factory: createDirSource,
     example: "dir:/srv/frames",
+  },
+  {
+    name: "tcp",
+    prefixes: ["tcp://"],
+    factory: createTcpMjpegSource,
+    example: "tcp://127.0.0.1:9000",
   },
 ];
 
@@ -32,7 +50,7 @@ export class SourceSpecError extends Error {}
 
 export function sourceKindOf(spec: string): Kind | undefined {
   const lower = spec.toLowerCase();
-  return sourceKinds.find((k) => k.prefixes.some((p) => lower.startsWith(p)));
+  return sourceKinds.find((k) => k.prefixes.some((p) => lower.startsWith(p)) || k.matches?.(spec));
 }
 
 export function createSource(

@@ -23,6 +23,12 @@ export interface SourceOptions {
   userAgent?: string;
   /** Retries before giving up; -1 = forever. */
   maxRetries?: number;
+  /** ffmpeg sources: no frame for this long kills and restarts ffmpeg (default 10 s). */
+  stallTimeoutMs?: number;
+  /** ffmpeg sources: `-rtsp_transport` (tcp, udp, udp_multicast, http, https; default tcp). */
+  rtspTransport?: string;
+  /** ffmpeg sources: MJPEG quality `-q:v`, 2 (best) … 31 (default 5). */
+  jpegQuality?: number;
 }
 
 export type SourceFactory = (

@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""A real RTSP server for tests and benchmarks: GStreamer's gst-rtsp-server streaming a video file.
+
+Usage: rtsp_server.py --port N --file video.mp4 [--mount /test] [--user U --password P]
+                      [--encoding h264|mjpeg] [--report-sends]
+
+Prints `READY rtsp://127.0.0.1:N/mount` once it accepts clients. Frames leave in real time
+(`identity sync=true`); with --report-sends it prints `SENT <pts_ms> <epoch_ms>` for every video
+frame as it is handed to the RTP payloader, so a client can compute end-to-end latency.
+"""
+import argparse
+import signal
+import sys
+import time
+
+import gi
+
+gi.require_version("Gst", "1.0")
+gi.require_version("GstRtspServer", "1.0")
+from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
+
+
+def main() -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--file", required=True)
+    p.add_argument("--mount", default="/test")
+    p.add_argument("--user")
+    p.add_argument("--password")
+    p.add_argument("--encoding", choices=["h264", "mjpeg"], default="h264")
+    p.add_argument("--report-sends", action="store_true")
+    a = p.parse_args()
+
+    Gst.init(None)
+    server = GstRtspServer.RTSPServer()
+    server.set_address("127.0.0.1")
+    server.set_service(str(a.port))
+
+    location = a.file.replace("\\", "\\\\").replace('"', '\\"')
+    if a.encoding == "h264":
+        chain = "h264parse config-interval=-1 ! identity sync=true ! rtph264pay name=pay0 pt=96 config-interval=1"
+    else:
+        chain = "jpegparse ! identity sync=true ! rtpjpegpay name=pay0 pt=26"
+    launch = f'( filesrc location="{location}" ! qtdemux ! {chain} )'
+
+    factory = GstRtspServer.RTSPMediaFactory()
+    factory.set_launch(launch)
+    factory.set_shared(True)
+    factory.set_eos_shutdown(True)
+    factory.set_latency(0)
+
+    if a.report_sends:
+        def on_configure(_factory, media):
+            pay = media.get_element().get_by_name("pay0")
+
+            def probe(_pad, info):
+                buf = info.get_buffer()
+                if buf is not None and buf.pts != Gst.CLOCK_TIME_NONE:
+                    sys.stdout.write(f"SENT {buf.pts // 1_000_000} {time.time() * 1000:.1f}\n")
+                    sys.stdout.flush()
+                return Gst.PadProbeReturn.OK
+
+            pay.get_static_pad("sink").add_probe(Gst.PadProbeType.BUFFER, probe)
+
+        factory.connect("media-configure", on_configure)
+
+    if a.user is not None:
+        auth = GstRtspServer.RTSPAuth()
+        token = GstRtspServer.RTSPToken()
+        token.set_string("media.factory.role", "user")
+        auth.add_basic(GstRtspServer.RTSPAuth.make_basic(a.user, a.password or ""), token)
+        server.set_auth(auth)
+        perms = GstRtspServer.RTSPPermissions()
+        perms.add_permission_for_role("user", "media.factory.access", True)
+        perms.add_permission_for_role("user", "media.factory.construct", True)
+        factory.set_permissions(perms)
+
+    server.get_mount_points().add_factory(a.mount, factory)
+    if server.attach(None) == 0:
+        print(f"ERROR cannot listen on 127.0.0.1:{a.port}", file=sys.stderr)
+        return 1
+
+    loop = GLib.MainLoop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, sig, loop.quit)
+    print(f"READY rtsp://127.0.0.1:{a.port}{a.mount}", flush=True)
+    loop.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
