@@ -56,6 +56,7 @@ const ALLOWED_STREAM_SCHEMES = [
   "srt:",
   "udp:",
   "tcp:",
+  "testpattern:", // generated frames: demos and tests without a camera
 ];
 
 class FieldError extends Error {}

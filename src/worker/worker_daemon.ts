@@ -213,7 +213,7 @@ export class WorkerDaemon {
         return;
       case "setSessionId":
         this.sessions.set(msg.displayIdentifier, msg.sessionId);
-        log.info("backend session", { display: msg.displayIdentifier, sessionId: msg.sessionId });
+        log.debug("backend session", { display: msg.displayIdentifier, sessionId: msg.sessionId });
         return;
       case "patchSessionResult":
         if (msg.success) {
