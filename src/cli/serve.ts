@@ -9,6 +9,8 @@ import { createSource, parseNamedSource, sourceKinds } from "../sources/registry
 import type { Source } from "../sources/source.ts";
 import { collect, envString, parseDuration, parseNumber } from "./env.ts";
 import { onShutdown } from "./shutdown.ts";
+import { addFfmpegOptions, type FfmpegCliSettings, ffmpegCliSettings } from "./ffmpeg_options.ts";
+import { stopAllChildren } from "../sources/ffmpeg_process.ts";
 import { ingestConfigured, PUSH_MAX_FRAME_BYTES, startIngest } from "../push/ingest_setup.ts";
 import {
   addPrusaServeOptions,
@@ -35,6 +37,8 @@ export interface ServeOptions {
   history?: string;
   historyKeep?: number;
   pushMaxFrameBytes?: number;
+  /** ffmpeg sources: stall timeout, RTSP transport, MJPEG quality, max retries. */
+  ffmpeg?: FfmpegCliSettings;
 }
 
 const log = logger("serve");
@@ -147,9 +151,11 @@ Examples:
           ? PUSH_MAX_FRAME_BYTES
           : opts.maxFrameBytes,
         prusa: prusaServeSettings(opts),
+        ffmpeg: ffmpegCliSettings(opts),
       });
     });
   addPrusaServeOptions(serve);
+  addFfmpegOptions(serve);
 }
 
 /** An environment number checked like the flag it stands for; the error names the variable. */
@@ -186,6 +192,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
       timeoutMs: opts.timeout,
       maxFrameAgeS: opts.maxFrameAge,
       maxFrameBytes: opts.maxFrameBytes,
+      ...opts.ffmpeg,
     })
   );
   const shutdownController = new AbortController();
@@ -211,6 +218,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   const server = startHttpServer(serveRouter(ctx, ingest.services), opts.host, opts.port);
   for (const s of sources) s.start();
   prusa?.start();
+  onShutdown(stopAllChildren);
   onShutdown(async () => {
     shutdownController.abort();
     await prusa?.stop();
