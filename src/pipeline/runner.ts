@@ -1,15 +1,14 @@
 import type { Logger } from "../core/log.ts";
 import type { BackendChoice, LoadOptions, Model } from "../inference/types.ts";
-import type { PipelineArchive, PipelineNode } from "../mpta/types.ts";
+import type { PipelineArchive } from "../mpta/types.ts";
 import { FrameRunner } from "./frame_runner.ts";
 import type { PipelineRunner, PlannedWrite } from "./types.ts";
 
-/** Loads the model of one node; the default uses src/inference (tests inject fakes). */
-export type ModelLoader = (
-  node: PipelineNode,
+/** Loads the model of every node, by modelId; the default is src/inference (tests inject fakes). */
+export type ModelsLoader = (
   archive: PipelineArchive,
   opts: LoadOptions,
-) => Promise<Model>;
+) => Promise<Map<string, Model>>;
 
 export interface RunnerOptions {
   /** Inference backend, default "auto". */
@@ -41,8 +40,8 @@ export interface RunnerOptions {
   /** Called with every write the runner submits (or, with dryRun, would submit). */
   onPlannedWrite?: (write: PlannedWrite, ctx: { cameraId: string }) => void;
   log?: Logger;
-  /** Model loader; default: src/inference. */
-  loadModel?: ModelLoader;
+  /** Model loader; default: src/inference loadPipelineModels. */
+  loadModels?: ModelsLoader;
 }
 
 /**

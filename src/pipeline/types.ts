@@ -51,6 +51,9 @@ export interface RunContext {
 /** A loaded pipeline with its own session/tracker state, for one subscription or replay. */
 export interface PipelineRunner {
   run(frame: FrameInput, ctx: RunContext): Promise<PipelineResult>;
+  /** Waits until submitted writes reached their servers; false when some are still spooled. */
+  flush?(timeoutMs?: number): Promise<boolean>;
+  /** Writes finish or go to the spool, connections are released, models disposed. */
   close(): Promise<void>;
 }
 
