@@ -139,11 +139,15 @@ export async function runPrusaUpload(opts: PrusaUploadOptions): Promise<number> 
       timeoutMs: opts.timeout,
       dryRun: opts.dryRun,
     });
+    // Snapshot sources poll twice per upload, so an upload waits at most half an interval
+    // for a frame newer than the last one it sent.
+    const half = opts.interval === undefined ? 1000 : Math.max(200, opts.interval / 2);
     frames = createFrameSource(opts.from, {
-      waitMs: opts.sourceTimeout,
+      firstWaitMs: opts.sourceTimeout,
+      freshWaitMs: half,
       maxFrameBytes: 64 * 1024 * 1024,
       timeoutMs: Math.min(opts.sourceTimeout, 10_000),
-      intervalMs: opts.interval ?? 1000,
+      intervalMs: half,
     });
   } catch (err) {
     log.error(errorMessage(err));

@@ -32,10 +32,15 @@ export interface FrameSource {
 export class CacheFrameSource implements FrameSource {
   #lastSeq = 0;
 
+  /**
+   * `firstWaitMs`: how long to wait when the camera has no frame at all. `freshWaitMs`: when the
+   * newest frame was already uploaded, how long to wait for a newer one before taking it again.
+   */
   constructor(
     readonly cache: FrameCache,
     readonly camera: string,
-    readonly waitMs: number,
+    readonly firstWaitMs: number,
+    readonly freshWaitMs: number,
     readonly description: string,
     private readonly source?: Source,
   ) {}
@@ -45,7 +50,10 @@ export class CacheFrameSource implements FrameSource {
   }
 
   async frame(signal: AbortSignal): Promise<Frame> {
-    const wait = AbortSignal.any([signal, AbortSignal.timeout(this.waitMs)]);
+    const latest = this.cache.latest(this.camera);
+    if (latest && latest.seq > this.#lastSeq) return this.#take(latest);
+    const waitMs = latest ? this.freshWaitMs : this.firstWaitMs;
+    const wait = AbortSignal.any([signal, AbortSignal.timeout(waitMs)]);
     let frame: Frame | undefined;
     try {
       frame = await this.cache.next(this.camera, this.#lastSeq, wait);
@@ -56,8 +64,12 @@ export class CacheFrameSource implements FrameSource {
     if (!frame) {
       const status = this.cache.sourceStatus(this.camera);
       const why = status?.lastError ? `; source ${status.state}: ${status.lastError}` : "";
-      throw new SourceError(`no frame from ${this.description} within ${this.waitMs} ms${why}`);
+      throw new SourceError(`no frame from ${this.description} within ${waitMs} ms${why}`);
     }
+    return this.#take(frame);
+  }
+
+  #take(frame: Frame): Frame {
     this.#lastSeq = frame.seq;
     return frame;
   }
@@ -134,8 +146,10 @@ export function isJpegFilePath(spec: string): boolean {
 }
 
 export interface FrameSourceOptions extends SourceOptions {
-  /** How long `frame()` waits for a new frame before falling back to the newest one. */
-  waitMs: number;
+  /** How long to wait for the first frame. */
+  firstWaitMs: number;
+  /** How long to wait for a frame newer than the one uploaded last. */
+  freshWaitMs: number;
   maxFrameBytes: number;
 }
 
@@ -158,6 +172,14 @@ export function createFrameSource(spec: string, opts: FrameSourceOptions): Frame
     );
   }
   const cache = new FrameCache();
-  const source = createSource(camera, spec, cache, opts);
-  return new CacheFrameSource(cache, camera, opts.waitMs, redactUrl(spec), source);
+  // maxFrameAgeS 0: a watched folder is only read, never cleaned up by the uploader.
+  const source = createSource(camera, spec, cache, { ...opts, maxFrameAgeS: 0 });
+  return new CacheFrameSource(
+    cache,
+    camera,
+    opts.firstWaitMs,
+    opts.freshWaitMs,
+    redactUrl(spec),
+    source,
+  );
 }

@@ -122,6 +122,7 @@ export async function preparePrusaConsumer(
     cache,
     camera,
     Math.max(1000, s.interval),
+    Math.min(5000, s.interval / 2),
     `camera ${camera}`,
   );
   const uploader = new PrusaUploader({
