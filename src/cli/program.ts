@@ -1,6 +1,8 @@
 import { Command } from "commander";
 import { setLogJson, setLogLevel } from "../core/log.ts";
 import { VERSION } from "../version.ts";
+import { registerDetect } from "./detect.ts";
+import { registerMpta } from "./mpta.ts";
 import { registerPrusa } from "./prusa.ts";
 import { registerRun } from "./run.ts";
 import { registerServe } from "./serve.ts";
@@ -25,5 +27,7 @@ export function buildProgram(): Command {
   registerToken(program);
   registerPrusa(program);
   registerRun(program);
+  registerMpta(program);
+  registerDetect(program);
   return program;
 }

@@ -1,0 +1,142 @@
+/** `detector mpta validate|inspect|pack`: check, show and build `.mpta` pipeline archives. */
+import type { Command } from "commander";
+import { validateArchive, type ValidationReport } from "../mpta/archive.ts";
+import { renderTree, summariseArchive } from "../mpta/inspect.ts";
+import type { ArchiveLimits } from "../mpta/limits.ts";
+import { packDirectory } from "../mpta/pack.ts";
+import { parseNumber } from "./env.ts";
+
+interface LimitOpts {
+  maxEntries?: number;
+  maxTotalMb?: number;
+}
+
+function limitsFrom(o: LimitOpts): Partial<ArchiveLimits> {
+  const l: Partial<ArchiveLimits> = {};
+  if (o.maxEntries !== undefined) l.maxEntries = o.maxEntries;
+  if (o.maxTotalMb !== undefined) {
+    l.maxTotalBytes = o.maxTotalMb * 1024 ** 2;
+    l.maxEntryBytes = Math.min(l.maxTotalBytes, 512 * 1024 ** 2);
+  }
+  return l;
+}
+
+function printReport(file: string, r: ValidationReport): void {
+  for (const e of r.errors) console.log(`${file}: error: ${e.path}: ${e.message}`);
+  for (const w of r.warnings) console.log(`${file}: warning: ${w.path}: ${w.message}`);
+  if (r.archive) {
+    const models = Object.keys(r.archive.models ?? {}).length;
+    console.log(`${file}: ok (${models} model${models === 1 ? "" : "s"})`);
+  }
+}
+
+function addLimitOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      "--max-entries <n>",
+      "most entries an archive may hold (default 1000)",
+      parseNumber("--max-entries", 1),
+    )
+    .option(
+      "--max-total-mb <n>",
+      "most uncompressed MiB an archive may hold (default 768)",
+      parseNumber("--max-total-mb", 1),
+    );
+}
+
+export function registerMpta(program: Command): void {
+  const mpta = program.command("mpta").description(
+    "Pipeline archives (.mpta): validate, inspect, pack. Format: pipeline.json + ONNX models.",
+  );
+
+  addLimitOptions(
+    mpta.command("validate")
+      .description(
+        "Check archives against the MPTA schema; one line per problem with its JSON path",
+      )
+      .argument("<files...>", ".mpta files")
+      .option("--json", "print one JSON array of {file, ok, errors, warnings}")
+      .option("--no-load", "do not create an ONNX Runtime session per model (only read metadata)"),
+  ).addHelpText(
+    "after",
+    `
+Exit status: 0 when every archive is valid, 1 otherwise.
+Examples:
+  detector mpta validate pipelines/car_frontal_full.mpta
+  detector mpta validate --json models/*.mpta`,
+  ).action(async (files: string[], opts: LimitOpts & { json?: boolean; load: boolean }) => {
+    const results = [];
+    let bad = 0;
+    for (const file of files) {
+      const r = await validateArchive(file, {
+        limits: limitsFrom(opts),
+        loadModels: opts.load,
+        name: file,
+      });
+      if (!r.archive) bad++;
+      if (opts.json) {
+        results.push({ file, ok: !!r.archive, errors: r.errors, warnings: r.warnings });
+      } else printReport(file, r);
+    }
+    if (opts.json) console.log(JSON.stringify(results, null, 2));
+    if (bad) Deno.exitCode = 1;
+  });
+
+  addLimitOptions(
+    mpta.command("inspect")
+      .description("Show the node tree: models, input/output shapes, classes, triggers, actions")
+      .argument("<file>", ".mpta file")
+      .option("--json", "print the tree as JSON (passwords replaced by ***)"),
+  ).addHelpText(
+    "after",
+    `
+Examples:
+  detector mpta inspect pipelines/car_frontal_full.mpta
+  detector mpta inspect --json pipelines/car_frontal_full.mpta | jq .pipeline.branches`,
+  ).action(async (file: string, opts: LimitOpts & { json?: boolean }) => {
+    const r = await validateArchive(file, { limits: limitsFrom(opts), name: file });
+    if (!r.archive) {
+      if (opts.json) console.log(JSON.stringify({ file, ok: false, errors: r.errors }, null, 2));
+      else printReport(file, r);
+      Deno.exitCode = 1;
+      return;
+    }
+    const summary = summariseArchive(r.archive);
+    if (opts.json) {
+      console.log(JSON.stringify({ file, ok: true, ...summary, warnings: r.warnings }, null, 2));
+    } else {
+      console.log(renderTree(file, summary));
+      for (const w of r.warnings) console.log(`warning: ${w.path}: ${w.message}`);
+    }
+  });
+
+  mpta.command("pack")
+    .description("Build an archive from a folder holding pipeline.json and its ONNX models")
+    .argument("<dir>", "folder with pipeline.json at its top")
+    .requiredOption("-o, --output <file>", "archive to write (.mpta)")
+    .option("--force", "write the archive even when it does not validate")
+    .addHelpText(
+      "after",
+      `
+The archive is deterministic (sorted entries, fixed times). It is validated before writing.
+Example:
+  detector mpta pack ./my_pipeline -o my_pipeline.mpta`,
+    )
+    .action(async (dir: string, opts: { output: string; force?: boolean }) => {
+      const bytes = await packDirectory(dir);
+      const r = await validateArchive(bytes, { name: opts.output });
+      if (!r.archive && !opts.force) {
+        printReport(dir, r);
+        console.log(`${opts.output}: not written (fix the problems above or pass --force)`);
+        Deno.exitCode = 1;
+        return;
+      }
+      await Deno.writeFile(opts.output, bytes);
+      for (const w of r.warnings) console.log(`${dir}: warning: ${w.path}: ${w.message}`);
+      console.log(
+        `wrote ${opts.output} (${bytes.length} bytes${
+          r.archive ? `, sha256 ${r.archive.hash.slice(0, 16)}` : ", INVALID"
+        })`,
+      );
+    });
+}
