@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { errorMessage, logger } from "../core/log.ts";
 import { infoBody } from "../prusa/connect_client.ts";
-import { resolveConnect } from "../prusa/connect_settings.ts";
+import { type ConnectSettings, resolveConnect } from "../prusa/connect_settings.ts";
 import { ExitCode } from "../prusa/exit_codes.ts";
 import { createFrameSource } from "../prusa/frame_source.ts";
 import { exitCodeFor, PrusaUploader } from "../prusa/uploader.ts";
@@ -125,20 +125,21 @@ Examples:
 
 /** Runs the command; resolves with the exit code (interval mode only returns on shutdown). */
 export async function runPrusaUpload(opts: PrusaUploadOptions): Promise<number> {
+  const settings: ConnectSettings = {
+    prefix: "--",
+    server: opts.server,
+    token: opts.token,
+    tokenFile: opts.tokenFile,
+    fingerprint: opts.fingerprint,
+    fingerprintFile: opts.fingerprintFile,
+    stateDir: opts.stateDir,
+    timeoutMs: opts.timeout,
+    dryRun: opts.dryRun,
+  };
   let connect;
   let frames;
   try {
-    connect = await resolveConnect({
-      prefix: "--",
-      server: opts.server,
-      token: opts.token,
-      tokenFile: opts.tokenFile,
-      fingerprint: opts.fingerprint,
-      fingerprintFile: opts.fingerprintFile,
-      stateDir: opts.stateDir,
-      timeoutMs: opts.timeout,
-      dryRun: opts.dryRun,
-    });
+    connect = await resolveConnect(settings);
     // Snapshot sources poll twice per upload, so an upload waits at most half an interval
     // for a frame newer than the last one it sent.
     const half = opts.interval === undefined ? 1000 : Math.max(200, opts.interval / 2);
@@ -160,6 +161,7 @@ export async function runPrusaUpload(opts: PrusaUploadOptions): Promise<number> 
   }
   const uploader = new PrusaUploader({
     client: connect.client,
+    reloadClient: async () => (await resolveConnect(settings)).client!,
     frames,
     name: opts.name,
     intervalMs: opts.interval ?? 10_000,

@@ -100,6 +100,12 @@ export class ConnectClient {
     return this.#put("/c/info", body, "application/json", signal);
   }
 
+  /** True when both clients talk to the same server with the same token and fingerprint. */
+  sameCredentials(other: ConnectClient): boolean {
+    return this.server === other.server && this.#token === other.#token &&
+      this.#fingerprint === other.#fingerprint;
+  }
+
   /** Removes the token from text that came from elsewhere (server answers, error messages). */
   scrub(text: string): string {
     let out = this.#token ? text.split(this.#token).join("***") : text;

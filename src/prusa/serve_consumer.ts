@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { parseDuration, parseNumber } from "../cli/env.ts";
 import type { FrameCache } from "../core/frame_cache.ts";
 import { logger } from "../core/log.ts";
-import { resolveConnect } from "./connect_settings.ts";
+import { type ConnectSettings, resolveConnect } from "./connect_settings.ts";
 import { CacheFrameSource } from "./frame_source.ts";
 import { PrusaUploader } from "./uploader.ts";
 
@@ -108,7 +108,7 @@ export async function preparePrusaConsumer(
       `--prusa-camera "${camera ?? ""}" is not one of the cameras: ${cameras.join(", ")}`,
     );
   }
-  const connect = await resolveConnect({
+  const settings: ConnectSettings = {
     prefix: "--prusa-",
     server: s.server,
     token: s.token,
@@ -117,7 +117,8 @@ export async function preparePrusaConsumer(
     fingerprintFile: s.fingerprintFile,
     stateDir: s.stateDir,
     timeoutMs: s.timeout,
-  });
+  };
+  const connect = await resolveConnect(settings);
   const frames = new CacheFrameSource(
     cache,
     camera,
@@ -127,6 +128,7 @@ export async function preparePrusaConsumer(
   );
   const uploader = new PrusaUploader({
     client: connect.client,
+    reloadClient: async () => (await resolveConnect(settings)).client!,
     frames,
     name: camera,
     intervalMs: s.interval,

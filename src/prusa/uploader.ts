@@ -11,6 +11,11 @@ import { shrinkJpeg } from "./shrink.ts";
 export interface UploaderOptions {
   /** Absent in a dry run: nothing is sent. */
   client?: ConnectClient;
+  /**
+   * Interval mode, after refused credentials: reads token and fingerprint again (a fixed token
+   * file is picked up without a restart). Resolves with the client to use from now on.
+   */
+  reloadClient?: () => Promise<ConnectClient>;
   frames: FrameSource;
   /** Camera name sent in `/c/info` and used as the metrics label. */
   name: string;
@@ -68,9 +73,13 @@ export class PrusaUploader {
   readonly log: Logger;
   /** `WxH` last accepted by `/c/info`; a different resolution sends the info again. */
   #infoSentFor: string | undefined;
+  #client: ConnectClient | undefined;
+  /** The last reported outcome and when it was logged loudly, so a long outage is not a flood. */
+  #last: { outcome: string; loudAt: number } = { outcome: "", loudAt: 0 };
 
   constructor(readonly opts: UploaderOptions) {
     this.log = logger(`prusa ${opts.name}`);
+    this.#client = opts.client;
   }
 
   /** One upload attempt; never throws except on abort. */
@@ -136,7 +145,7 @@ export class PrusaUploader {
       }
     }
     const info: CameraInfo = { name: this.opts.name, width, height };
-    const client = this.opts.client;
+    const client = this.#client;
     if (!client) {
       this.log.debug("dry run: would upload", {
         info: JSON.stringify(infoBody(info)),
@@ -189,9 +198,17 @@ export class PrusaUploader {
 
   #report(r: UploadResult, retryInMs?: number): void {
     const retry = retryInMs === undefined ? {} : { retryInS: Math.round(retryInMs / 100) / 10 };
+    // The same outcome again is logged at debug level; loudly again after a minute.
+    const now = Date.now();
+    const repeated = r.outcome === this.#last.outcome &&
+      (r.outcome === "uploaded" || now - this.#last.loudAt < 60_000);
+    if (!repeated) this.#last = { outcome: r.outcome, loudAt: now };
+    const log = repeated
+      ? { ...this.log, info: this.log.debug, warn: this.log.debug, error: this.log.debug }
+      : this.log;
     switch (r.outcome) {
       case "uploaded":
-        this.log.info("snapshot uploaded", {
+        log.info("snapshot uploaded", {
           bytes: r.bytes,
           resolution: `${r.width}x${r.height}`,
           frameAgeMs: r.ageMs,
@@ -201,20 +218,20 @@ export class PrusaUploader {
       case "dry-run":
         break;
       case "stale":
-        this.log.warn(r.error, retry);
+        log.warn(r.error, retry);
         break;
       case "source":
-        this.log.error("no frame to upload", { error: r.error, ...retry });
+        log.error("no frame to upload", { error: r.error, ...retry });
         break;
       case "auth":
-        this.log.error("Prusa Connect refused the camera credentials", {
+        log.error("Prusa Connect refused the camera credentials", {
           error: r.error,
           todo: r.hint,
           ...retry,
         });
         break;
       case "server":
-        this.log.error("upload failed", { error: r.error, todo: r.hint, ...retry });
+        log.error("upload failed", { error: r.error, todo: r.hint, ...retry });
         break;
     }
   }
@@ -266,6 +283,20 @@ export class PrusaUploader {
       }
       this.#report(result, result.outcome === "uploaded" ? undefined : wait);
       await sleep(wait, signal);
+      if (result.outcome === "auth" && this.opts.reloadClient && !signal.aborted) {
+        try {
+          const fresh = await this.opts.reloadClient();
+          if (!this.#client || !fresh.sameCredentials(this.#client)) {
+            this.log.info("credentials changed; sending camera info again");
+            this.#infoSentFor = undefined;
+          }
+          this.#client = fresh;
+        } catch (err) {
+          this.log.error("cannot read the credentials again; keeping the old ones", {
+            error: errorMessage(err),
+          });
+        }
+      }
     }
   }
 }

@@ -137,3 +137,48 @@ Deno.test("interval mode: resolution change re-sends /c/info; stale file skipped
     assert.equal(status.code, 0, child.output());
   }
 });
+
+Deno.test("interval mode: after a 401 a corrected token file is picked up without a restart", async () => {
+  const fake = startFakePrusa({ token: TOKEN });
+  const dir = await Deno.makeTempDir({ prefix: "prusa_interval_" });
+  const revoked = "revokedT0kenJ6n3Ds8Yq";
+  await Deno.writeTextFile(`${dir}/token`, revoked, { mode: 0o600 });
+  const child = runDetector([
+    "prusa",
+    "upload",
+    "--from",
+    "testpattern:?fps=5&size=200x100",
+    "--token-file",
+    `${dir}/token`,
+    "--fingerprint",
+    FINGERPRINT,
+    "--server",
+    fake.url,
+    "--interval",
+    "200ms",
+    "--auth-retry",
+    "600ms",
+  ]);
+  try {
+    await eventually(
+      () => fake.requests.filter((q) => q.answer === 401).length >= 2,
+      "the revoked token to be refused twice",
+      30_000,
+    );
+    assert.equal(fake.acceptedSnapshots().length, 0);
+    await Deno.writeTextFile(`${dir}/token`, TOKEN + "\n", { mode: 0o600 });
+    await eventually(
+      () => fake.acceptedSnapshots().length >= 2,
+      "uploads with the new token",
+      20_000,
+    );
+    assert.equal(fake.acceptedInfos().length, 1);
+    const out = child.output();
+    assert.ok(!out.includes(TOKEN) && !out.includes(revoked), "a token leaked into the output");
+  } finally {
+    const status = await child.stop();
+    await fake.close();
+    await Deno.remove(dir, { recursive: true });
+    assert.equal(status.code, 0, child.output());
+  }
+});
