@@ -51,15 +51,18 @@ export function chooseLayout(
     if (a === 4 + nc) return { layout: "yolov8", nc };
     if (c === 5 + nc) return { layout: "yolov5", nc };
     const hints: string[] = [];
-    if (typeof a === "number" && a > 4 && typeof c === "number" && c > a) {
-      hints.push(`looks like YOLOv8 with ${a - 4} classes, but the model names ${nc}`);
-    } else if (typeof c === "number" && c > 5 && typeof a === "number" && a > c) {
-      hints.push(`looks like YOLOv5 with ${c - 5} classes, but the model names ${nc}`);
+    const v8 = typeof a === "number" && a > 4 ? a - 4 : undefined;
+    const v5 = typeof c === "number" && c > 5 ? c - 5 : undefined;
+    const preferV8 = v8 !== undefined &&
+      (v5 === undefined || typeof c !== "number" || c > (a as number));
+    if (preferV8) hints.push(`looks like YOLOv8 with ${v8} classes, but the model names ${nc}`);
+    else if (v5 !== undefined) {
+      hints.push(`looks like YOLOv5 with ${v5} classes, but the model names ${nc}`);
     }
     return fail(hints.join("; "));
   }
   // no class names: infer the count from the shape (the longer axis holds the anchors)
-  if (typeof a === "number" && a > 4 && (typeof c !== "number" || c > a)) {
+  if (typeof a === "number" && a > 4 && (typeof c !== "number" || c > a || c <= 5)) {
     return { layout: "yolov8", nc: a - 4 };
   }
   if (typeof c === "number" && c > 5) return { layout: "yolov5", nc: c - 5 };
