@@ -40,6 +40,11 @@ export class JpegSplitter {
     return this.#end - this.#start;
   }
 
+  /** True while the start of a frame has been seen but not its end. */
+  get midFrame(): boolean {
+    return this.#inFrame;
+  }
+
   push(chunk: Uint8Array): SplitFrame[] {
     const out: SplitFrame[] = [];
     let offset = 0;

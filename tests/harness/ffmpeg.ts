@@ -101,8 +101,13 @@ async function listening(port: number, child: Child, timeoutMs = 10_000): Promis
   while (Date.now() < until) {
     try {
       const table = await Deno.readTextFile("/proc/net/tcp");
-      // local_address 0100007F:PORT, state 0A = LISTEN
-      if (new RegExp(`^\\s*\\d+: 0100007F:${hex} 00000000:0000 0A `, "m").test(table)) return;
+      // local_address 0100007F:PORT in state 0A (LISTEN) or, once a client was accepted and
+      // ffmpeg closed its listening socket, 01 (ESTABLISHED)
+      if (
+        new RegExp(`^\\s*\\d+: 0100007F:${hex} [0-9A-F]{8}:[0-9A-F]{4} (0A|01) `, "m").test(table)
+      ) {
+        return;
+      }
     } catch {
       // No /proc: a probe connection would use up ffmpeg's single client, so give it a moment;
       // clients reconnect anyway if they come too early.
