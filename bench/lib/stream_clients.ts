@@ -3,8 +3,8 @@ import {
   ChunkedDecoder,
   concatBytes,
   MultipartParser,
-  type Part,
   parseResponseHead,
+  type Part,
   type ResponseHead,
 } from "./mjpeg_parser.ts";
 

@@ -5,6 +5,15 @@ import type { FrameCache } from "../core/frame_cache.ts";
 export type Deliver = (frame: Frame, skipped: number) => void;
 
 /**
+ * The per-client cap is a token bucket holding at most BURST frames. It earns tokens 5 % faster
+ * than the cap: a source running exactly at the cap then keeps the bucket full, so frames that
+ * come early by up to half a gap (jitter) go out at once instead of locking every later frame
+ * into waiting for its slot. Sources faster than the cap are thinned to at most 1.05 × the cap.
+ */
+const BURST = 1.5;
+const SLACK = 1.05;
+
+/**
  * One consumer of one camera's frames (an MJPEG or SSE client). Delivery is pulled: `want()` says
  * the consumer can take one more frame, which is then delivered as soon as a frame newer than the
  * last one exists and the client's rate cap allows it. A consumer that is not ready when frames
@@ -13,7 +22,8 @@ export type Deliver = (frame: Frame, skipped: number) => void;
 export class Subscriber {
   #wanting = false;
   #lastSeq = 0;
-  #nextAt = -Infinity;
+  #tokens = BURST;
+  #refilledAt = performance.now();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
 
@@ -40,14 +50,13 @@ export class Subscriber {
     const frame = this.fanout.cache.latest(this.camera);
     if (!frame || frame.seq <= this.#lastSeq) return;
     const now = performance.now();
-    // A frame that arrives a little early for its slot is sent now: jitter must not cost a frame.
-    if (now < this.#nextAt - this.gapMs * 0.1) {
-      this.#timer = setTimeout(this.#onTimer, this.#nextAt - now);
+    this.#tokens = Math.min(BURST, this.#tokens + (now - this.#refilledAt) * SLACK / this.gapMs);
+    this.#refilledAt = now;
+    if (this.#tokens < 0.99) {
+      this.#timer = setTimeout(this.#onTimer, Math.ceil((1 - this.#tokens) * this.gapMs / SLACK));
       return;
     }
-    // Slots advance by one gap per frame sent, so the average rate never exceeds the cap, and two
-    // frames are never closer than 0.8 gap.
-    this.#nextAt = Math.max(this.#nextAt + this.gapMs, now + this.gapMs * 0.9);
+    this.#tokens = Math.max(0, this.#tokens - 1);
     const skipped = this.#lastSeq === 0 ? 0 : frame.seq - this.#lastSeq - 1;
     this.#lastSeq = frame.seq;
     this.#wanting = false;

@@ -1,0 +1,150 @@
+/**
+ * MJPEG fan-out: one camera of ~100 KB 1080p JPEGs at 30 fps, N clients (1, 10, 100) reading
+ * `/stream.mjpg` from another process. Reports the serve process's CPU seconds per 1000 delivered
+ * frames (/proc utime+stime), frames delivered / expected, and the delay from the producer's write
+ * to a client holding the whole part (p50/p99), carried by a time stamp inside each JPEG.
+ *
+ * deno run -A bench/mjpeg_fanout_bench.ts [--clients 1,10,100] [--seconds 10] [--fps 30] [--kb 100]
+ */
+import { spawnChild } from "../tests/harness/process.ts";
+import { benchJpeg } from "./lib/bench_frame.ts";
+import type { ClientsReport } from "./lib/fanout_clients.ts";
+import { bestProducer } from "./lib/frame_producer.ts";
+import { cpuSeconds, rssMiB } from "./lib/proc_stat.ts";
+import { fixed, machineLine, markdownTable, percentile } from "./lib/report.ts";
+
+function arg(name: string, fallback: string): string {
+  const i = Deno.args.indexOf(`--${name}`);
+  return i >= 0 && Deno.args[i + 1] ? Deno.args[i + 1] : fallback;
+}
+
+const clientCounts = arg("clients", "1,10,100").split(",").map(Number);
+const seconds = Number(arg("seconds", "10"));
+const fps = Number(arg("fps", "30"));
+const kb = Number(arg("kb", "100"));
+/** serve's TARGET_FPS, the per-client cap; by default the source's rate, as deployed. */
+const cap = Number(arg("cap", String(fps)));
+const warmupMs = 3000;
+
+const mainTs = new URL("../main.ts", import.meta.url).pathname;
+const clientsTs = new URL("./lib/fanout_clients.ts", import.meta.url).pathname;
+const nowMs = () => performance.timeOrigin + performance.now();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const jpeg = await benchJpeg(1920, 1080, kb * 1000);
+const producer = await bestProducer(jpeg, fps);
+const server = spawnChild(Deno.execPath(), [
+  "run",
+  "-A",
+  mainTs,
+  "serve",
+  "--source",
+  `bench=${producer.spec}`,
+  "--port",
+  "0",
+  "--target-fps",
+  String(cap),
+]);
+
+async function gauge(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return Number(/^detector_http_mjpeg_clients (\d+)$/m.exec(text)?.[1] ?? NaN);
+}
+
+const rows: (string | number)[][] = [];
+try {
+  const url = (await server.waitFor(/listening on (http:\/\/\S+)/, 30_000))[1];
+  producer.start();
+  for (let i = 0;; i++) {
+    const res = await fetch(`${url}/snapshot.jpg`);
+    await res.body?.cancel();
+    if (res.status === 200) break;
+    if (i > 100) throw new Error(`no frame reached serve: ${server.output()}`);
+    await sleep(100);
+  }
+
+  for (const n of [0, ...clientCounts]) {
+    const start = nowMs() + warmupMs;
+    const end = start + seconds * 1000;
+    const clients = n === 0 ? undefined : spawnChild(Deno.execPath(), [
+      "run",
+      "-A",
+      clientsTs,
+      `${url}/stream.mjpg`,
+      String(n),
+      String(start),
+      String(end),
+    ]);
+    await sleep(start - nowMs());
+    const cpu0 = await cpuSeconds(server.pid);
+    await sleep(end - nowMs());
+    const cpu1 = await cpuSeconds(server.pid);
+    const rss = await rssMiB(server.pid);
+    const produced = producer.written.filter((t) => t >= start && t <= end).length;
+    const cpu = cpu1 - cpu0;
+    if (!clients) {
+      rows.push([
+        0,
+        fps,
+        kb,
+        "–",
+        "–",
+        "–",
+        "–",
+        "–",
+        fixed(cpu / seconds * 100, 1),
+        fixed(rss, 0),
+      ]);
+      continue;
+    }
+    const status = await clients.status;
+    const line = clients.output().trim().split("\n").pop() ?? "";
+    if (!status.success) throw new Error(`clients failed: ${clients.output()}`);
+    const report: ClientsReport = JSON.parse(line);
+    if (report.errors.length) {
+      console.error(`client errors: ${report.errors.slice(0, 3).join("; ")}`);
+    }
+    const expected = produced * n;
+    rows.push([
+      n,
+      fps,
+      kb,
+      `${report.parts} / ${expected} (${fixed(report.parts / expected * 100, 1)} %)`,
+      fixed(cpu / (report.parts / 1000), 3),
+      fixed(percentile(report.delays, 50), 1),
+      fixed(percentile(report.delays, 99), 1),
+      `${fixed(percentile(report.ingestDelays, 50), 1)} / ${
+        fixed(percentile(report.ingestDelays, 99), 1)
+      }`,
+      fixed(cpu / seconds * 100, 1),
+      fixed(rss, 0),
+    ]);
+    // Every stream the clients held must be released once they are gone.
+    for (let i = 0; i < 50 && await gauge(url) !== 0; i++) await sleep(100);
+    const left = await gauge(url);
+    if (left !== 0) throw new Error(`${left} MJPEG streams still open after the clients left`);
+  }
+} finally {
+  await producer.stop();
+  await server.stop();
+}
+
+console.log(
+  `MJPEG fan-out: one ${jpeg.byteLength} byte 1920x1080 JPEG stream at ${fps} fps from ` +
+    `\`${
+      producer.spec.split(":")[0]
+    }:\` into serve, clients in a separate process, ${seconds} s per row.`,
+);
+console.log(machineLine() + "\n");
+console.log(markdownTable([
+  "clients",
+  "fps",
+  "frame KB",
+  "delivered / expected",
+  "server CPU s per 1000 frames",
+  "delay p50 ms",
+  "delay p99 ms",
+  "of which write→cache p50 / p99 ms",
+  "server CPU % (one core)",
+  "server RSS MiB",
+], rows));
