@@ -77,8 +77,9 @@ export class PushServer {
       countRejected("ws", "too_many_connections");
       return jsonError(503, `too many push connections (limit ${this.#maxConnections})`);
     }
+    const remote = remoteOf(info); // info cannot be read once the request is upgraded
     const { socket, response } = Deno.upgradeWebSocket(req);
-    this.#attach(socket, remoteOf(info));
+    this.#attach(socket, remote);
     return response;
   }
 

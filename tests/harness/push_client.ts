@@ -1,0 +1,79 @@
+/** Helpers for tests that speak the WebSocket push protocol and read `/metrics`. */
+
+export function u32le(n: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, n, true);
+  return b;
+}
+
+export function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+}
+
+/** `[id u32 LE][token length u32 LE][token UTF-8]`. */
+export function handshake(cameraId: number, token: string): Uint8Array {
+  const t = new TextEncoder().encode(token);
+  return concat(u32le(cameraId), u32le(t.byteLength), t);
+}
+
+/** `[length u32 LE][JPEG]`. */
+export function framed(jpeg: Uint8Array): Uint8Array {
+  return concat(u32le(jpeg.byteLength), jpeg);
+}
+
+export interface PushPeer {
+  ws: WebSocket;
+  /** Resolves with the close code and reason, whoever closed. */
+  closed: Promise<{ code: number; reason: string }>;
+  send(bytes: Uint8Array | string): void;
+}
+
+/** Opens a WebSocket to `{base}/push` and waits until it is open. */
+export async function openPush(baseUrl: string): Promise<PushPeer> {
+  const ws = new WebSocket(baseUrl.replace(/^http/, "ws") + "/push");
+  ws.binaryType = "arraybuffer";
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => {
+    ws.addEventListener("close", (e) => resolve({ code: e.code, reason: e.reason }));
+  });
+  await new Promise<void>((resolve, reject) => {
+    ws.addEventListener("open", () => resolve(), { once: true });
+    ws.addEventListener("error", () => reject(new Error("WebSocket to /push failed")), {
+      once: true,
+    });
+  });
+  return { ws, closed, send: (b) => ws.send(b) };
+}
+
+/** Closes the socket if it is still open and waits for the close to finish. */
+export async function closePeer(peer: PushPeer): Promise<void> {
+  if (peer.ws.readyState === WebSocket.OPEN || peer.ws.readyState === WebSocket.CONNECTING) {
+    peer.ws.close(1000, "done");
+  }
+  await peer.closed;
+}
+
+/** The value of one sample in Prometheus text, 0 when absent. Labels must match exactly. */
+export function metricValue(
+  text: string,
+  name: string,
+  labels: Record<string, string> = {},
+): number {
+  const keys = Object.keys(labels).sort();
+  const want = keys.length ? `{${keys.map((k) => `${k}="${labels[k]}"`).join(",")}}` : "";
+  for (const line of text.split("\n")) {
+    if (line.startsWith(`${name}${want} `)) {
+      return Number(line.slice(name.length + want.length + 1));
+    }
+  }
+  return 0;
+}
+
+export async function metrics(baseUrl: string): Promise<string> {
+  return await (await fetch(`${baseUrl}/metrics`)).text();
+}
