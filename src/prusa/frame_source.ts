@@ -138,11 +138,12 @@ export class FileFrameSource implements FrameSource {
   async stop(): Promise<void> {}
 }
 
-/** True when SOURCE names a JPEG file rather than a source spec of the registry. */
-export function isJpegFilePath(spec: string): boolean {
-  if (/^file:(?!\/\/)/i.test(spec)) return true;
-  if (/^[a-z][a-z0-9+.-]*:/i.test(spec)) return false;
-  return /\.jpe?g$/i.test(spec) || sourceKindOf(spec) === undefined;
+/** The file path when SOURCE names a JPEG file (bare, `file:` or `file://`), else undefined. */
+export function jpegFilePath(spec: string): string | undefined {
+  const isJpeg = /\.jpe?g$/i.test(spec);
+  if (/^file:/i.test(spec)) return isJpeg ? spec.replace(/^file:(\/\/)?/i, "") : undefined;
+  if (/^[a-z][a-z0-9+.-]*:/i.test(spec)) return undefined;
+  return isJpeg || sourceKindOf(spec) === undefined ? spec : undefined;
 }
 
 export interface FrameSourceOptions extends SourceOptions {
@@ -159,10 +160,8 @@ export interface FrameSourceOptions extends SourceOptions {
  */
 export function createFrameSource(spec: string, opts: FrameSourceOptions): FrameSource {
   const camera = "upload";
-  if (isJpegFilePath(spec)) {
-    const path = /^file:/i.test(spec) ? spec.slice(5) : spec;
-    return new FileFrameSource(path, camera, opts.maxFrameBytes);
-  }
+  const path = jpegFilePath(spec);
+  if (path !== undefined) return new FileFrameSource(path, camera, opts.maxFrameBytes);
   const kind = sourceKindOf(spec);
   if (!kind) {
     throw new SourceError(

@@ -1,6 +1,7 @@
 /** `prusa upload --from` with the real pull sources of the registry. */
 import assert from "node:assert/strict";
 import { checkJpeg } from "../../src/core/jpeg.ts";
+import { jpegFilePath } from "../../src/prusa/frame_source.ts";
 import { runDetector } from "../harness/detector.ts";
 import { startFakePrusa } from "../harness/fake_prusa.ts";
 import { solidJpeg } from "../harness/jpeg_fixtures.ts";
@@ -76,4 +77,17 @@ Deno.test("dir: source with --interval: new files are uploaded by the one open w
     await Deno.remove(dir, { recursive: true });
     assert.equal(status.code, 0, child.output());
   }
+});
+
+Deno.test("--from: JPEG file paths are read directly, everything else goes to the registry", () => {
+  assert.equal(jpegFilePath("/srv/cam/latest.jpg"), "/srv/cam/latest.jpg");
+  assert.equal(jpegFilePath("frame.JPEG"), "frame.JPEG");
+  assert.equal(jpegFilePath("file:///srv/a.jpg"), "/srv/a.jpg");
+  assert.equal(jpegFilePath("file:/srv/a.jpg"), "/srv/a.jpg");
+  assert.equal(jpegFilePath("/srv/unknown-kind"), "/srv/unknown-kind");
+  for (const spec of ["file:/srv/v.mp4", "clip.mp4", "dir:/srv", "tcp://127.0.0.1:9000"]) {
+    assert.equal(jpegFilePath(spec), undefined, spec);
+  }
+  assert.equal(jpegFilePath("http://127.0.0.1:8081/snapshot.jpg"), undefined);
+  assert.equal(jpegFilePath("testpattern:"), undefined);
 });
