@@ -1,0 +1,127 @@
+import assert from "node:assert/strict";
+import { ffmpegArgs, isFfmpegSpec, parseFfmpegSpec } from "../../src/sources/ffmpeg_args.ts";
+import {
+  classifyFailure,
+  FfmpegLogParser,
+  parseStreamLine,
+} from "../../src/sources/ffmpeg_stderr.ts";
+import { StderrRing, urlSecrets } from "../../src/sources/stderr_ring.ts";
+import { cropRegion } from "../../src/sources/crop.ts";
+
+function after(args: string[], flag: string): string | undefined {
+  const i = args.indexOf(flag);
+  return i < 0 ? undefined : args[i + 1];
+}
+
+Deno.test("ffmpeg args: rtsp defaults to TCP and MJPEG to a pipe", () => {
+  const args = ffmpegArgs(parseFfmpegSpec("rtsp://u:p@cam/live", { timeoutMs: 5000 }));
+  assert.equal(after(args, "-rtsp_transport"), "tcp");
+  assert.equal(after(args, "-timeout"), "5000000");
+  assert.equal(after(args, "-i"), "rtsp://u:p@cam/live");
+  assert.equal(after(args, "-c:v"), "mjpeg");
+  assert.equal(after(args, "-q:v"), "5");
+  assert.equal(after(args, "-f"), "image2pipe");
+  assert.equal(args.at(-1), "pipe:1");
+  assert.ok(!args.includes("-re"));
+  assert.ok(!args.includes("-vf"));
+});
+
+Deno.test("ffmpeg args: transport, quality, fps and scale from flags and the fragment", () => {
+  const s = parseFfmpegSpec("rtsps://cam/live#fps=5&scale=640x&transport=udp", {
+    jpegQuality: 3,
+  });
+  assert.equal(s.input, "rtsps://cam/live");
+  const args = ffmpegArgs(s);
+  assert.equal(after(args, "-rtsp_transport"), "udp");
+  assert.equal(after(args, "-vf"), "fps=5,scale=640:-2");
+  assert.equal(after(args, "-q:v"), "3");
+  const flagged = parseFfmpegSpec("rtsp://cam/live", { rtspTransport: "http" });
+  assert.equal(flagged.rtspTransport, "http");
+});
+
+Deno.test("ffmpeg args: files at native speed by default, fast and looped on request", () => {
+  const slow = ffmpegArgs(parseFfmpegSpec("/videos/a.mp4"));
+  assert.ok(slow.includes("-re"));
+  assert.ok(!slow.includes("-stream_loop"));
+  const fast = ffmpegArgs(parseFfmpegSpec("file:///videos/a%20b.mkv#re=0&loop=1"));
+  assert.ok(!fast.includes("-re"));
+  assert.equal(after(fast, "-stream_loop"), "-1");
+  assert.equal(after(fast, "-i"), "/videos/a b.mkv");
+  assert.equal(parseFfmpegSpec("file:clips/x.mov").input, "clips/x.mov");
+});
+
+Deno.test("ffmpeg args: copy mode passes MJPEG through", () => {
+  const s = parseFfmpegSpec("ffmpeg:http://cam/video.mjpg#codec=copy");
+  assert.equal(s.kind, "http");
+  const args = ffmpegArgs(s);
+  assert.equal(after(args, "-c:v"), "copy");
+  assert.ok(!args.includes("-q:v"));
+  assert.ok(args.includes("-rw_timeout"));
+});
+
+Deno.test("ffmpeg specs: which specs are video", () => {
+  for (const yes of ["rtsp://a/b", "RTSPS://a/b", "ffmpeg:udp://x", "file:/a.mp4", "/a/b.MKV"]) {
+    assert.ok(isFfmpegSpec(yes), yes);
+  }
+  for (const no of ["http://a/b.jpg", "dir:/x", "/a/b.jpg", "testpattern:", "tcp://h:1"]) {
+    assert.ok(!isFfmpegSpec(no), no);
+  }
+});
+
+Deno.test("ffmpeg stderr: stream facts and failure reasons", () => {
+  assert.deepEqual(
+    parseStreamLine(
+      "  Stream #0:0: Video: h264 (Constrained Baseline), yuv420p(progressive), 1920x1080 [SAR 1:1 DAR 16:9], 29.97 fps, 29.97 tbr, 90k tbn",
+    ),
+    { codec: "h264", width: 1920, height: 1080, fps: 29.97 },
+  );
+  const p = new FfmpegLogParser();
+  p.feed("Input #0, rtsp, from 'rtsp://u:***@cam/live':");
+  assert.ok(
+    p.feed("  Stream #0:0: Video: mjpeg (Baseline), yuvj420p(pc), 640x480, 15 tbr, 90k tbn"),
+  );
+  p.feed("Output #0, image2pipe, to 'pipe:1':");
+  p.feed("  Stream #0:0: Video: mjpeg, yuvj420p(pc), 640x480, q=2-31, 15 fps, 15 tbn");
+  assert.equal(p.input?.codec, "mjpeg");
+  assert.equal(p.input?.fps, 15);
+  assert.equal(p.format, "rtsp");
+  assert.equal(
+    classifyFailure(["[rtsp @ 0x1] method DESCRIBE failed: 401 Unauthorized"])?.code,
+    "unauthorized",
+  );
+  assert.equal(classifyFailure(["x: Server returned 404 Not Found"])?.code, "not_found");
+  assert.equal(
+    classifyFailure(["Connection to tcp://h:554 failed: Connection refused"])?.code,
+    "refused",
+  );
+  assert.equal(classifyFailure(["all good"]), undefined);
+});
+
+Deno.test("stderr ring: bounded, split on CR and LF, secrets removed", () => {
+  const ring = new StderrRing(3, 40, urlSecrets("rtsp://admin:p%40ss@cam/live"));
+  const enc = new TextEncoder();
+  ring.push(enc.encode("one\rtwo\nInput from 'rtsp://admin:p%40ss@cam/live'\nthe password p@ss"));
+  ring.push(enc.encode(" again\nfive\n"));
+  assert.deepEqual(ring.tail(), [
+    "Input from 'rtsp://admin:***@cam/live'",
+    "the password *** again",
+    "five",
+  ]);
+  assert.equal(ring.total, 5);
+  ring.push(enc.encode("x".repeat(100) + "\n"));
+  assert.equal(ring.tail(1)[0].length, 41);
+});
+
+Deno.test("crop: clamped to the frame, empty crops refused naming the fields", () => {
+  assert.deepEqual(cropRegion({ x1: -5, y1: 10, x2: 700, y2: 20 }, 640, 480), {
+    left: 0,
+    top: 10,
+    width: 640,
+    height: 10,
+  });
+  assert.throws(() => cropRegion({ x1: 10, y1: 10, x2: 10, y2: 20 }, 640, 480), /is empty/);
+  assert.throws(
+    () => cropRegion({ x1: Number.NaN, y1: 0, x2: 1, y2: 1 }, 640, 480),
+    /cropX1 must be a number/,
+  );
+});
