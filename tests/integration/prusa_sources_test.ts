@@ -91,3 +91,52 @@ Deno.test("--from: JPEG file paths are read directly, everything else goes to th
   assert.equal(jpegFilePath("http://127.0.0.1:8081/snapshot.jpg"), undefined);
   assert.equal(jpegFilePath("testpattern:"), undefined);
 });
+
+Deno.test("tcp:// MJPEG camera with --interval: one connection serves every upload", async () => {
+  const fake = startFakePrusa({ token: TOKEN });
+  const frame = await solidJpeg(176, 144);
+  const camera = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  let connections = 0;
+  const stop = new AbortController();
+  const serving = (async () => {
+    for await (const conn of camera) {
+      connections++;
+      (async () => {
+        try {
+          while (!stop.signal.aborted) {
+            await conn.write(frame);
+            await new Promise((r) => setTimeout(r, 100));
+          }
+        } catch { /* uploader went away */ }
+        try {
+          conn.close();
+        } catch { /* closed */ }
+      })();
+    }
+  })();
+  const port = (camera.addr as Deno.NetAddr).port;
+  const child = runDetector([
+    "prusa",
+    "upload",
+    "--from",
+    `tcp://127.0.0.1:${port}`,
+    "--fingerprint",
+    FINGERPRINT,
+    "--server",
+    fake.url,
+    "--interval",
+    "200ms",
+  ], { PRUSA_CONNECT_TOKEN: TOKEN });
+  try {
+    await eventually(() => fake.acceptedSnapshots().length >= 4, "four snapshots", 30_000);
+    assert.equal(connections, 1, "the camera was opened once");
+    for (const q of fake.acceptedSnapshots()) assert.deepEqual(q.body, frame);
+  } finally {
+    const status = await child.stop();
+    stop.abort();
+    camera.close();
+    await serving;
+    await fake.close();
+    assert.equal(status.code, 0, child.output());
+  }
+});
