@@ -37,9 +37,8 @@ export class RedisTarget implements WriteTarget {
 
   async exec(op: WriteOp): Promise<void> {
     if (op.sink !== "redis") throw new Error(`not a Redis write: ${op.sink}`);
-    if (!this.#client.isReady) {
-      throw this.#lastError ?? new Error("not connected yet");
-    }
+    if (!this.#client.isReady) await this.#waitReady(2000);
+    if (!this.#client.isReady) throw this.#lastError ?? new Error("not connected");
     if (op.op === "set") {
       const value = Buffer.from(op.value.buffer, op.value.byteOffset, op.value.byteLength);
       await this.#client.set(
@@ -50,6 +49,19 @@ export class RedisTarget implements WriteTarget {
     } else {
       await this.#client.publish(op.channel, op.message);
     }
+  }
+
+  /** Waits for the (re)connection in progress, at most `ms`. */
+  #waitReady(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#client.off("ready", done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#client.on("ready", done);
+    });
   }
 
   classify(err: unknown): FailureKind {
