@@ -74,6 +74,7 @@ export class PrusaUploader {
   /** `WxH` last accepted by `/c/info`; a different resolution sends the info again. */
   #infoSentFor: string | undefined;
   #client: ConnectClient | undefined;
+  #shrinkLogged = false;
   /** The last reported outcome and when it was logged loudly, so a long outage is not a flood. */
   #last: { outcome: string; loudAt: number } = { outcome: "", loudAt: 0 };
 
@@ -134,7 +135,9 @@ export class PrusaUploader {
         metrics.inc("detector_prusa_shrunk_total", "Frames re-encoded to fit --max-bytes", {
           camera: this.opts.name,
         });
-        this.log.info("frame re-encoded to fit --max-bytes", {
+        const log = this.#shrinkLogged ? this.log.debug : this.log.info;
+        this.#shrinkLogged = true;
+        log("frame re-encoded to fit --max-bytes", {
           from: shrunkFrom,
           to: jpeg.byteLength,
           size: `${width}x${height}`,
