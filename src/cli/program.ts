@@ -4,6 +4,7 @@ import { VERSION } from "../version.ts";
 import { registerDetect } from "./detect.ts";
 import { registerMpta } from "./mpta.ts";
 import { registerPrusa } from "./prusa.ts";
+import { registerProbe } from "./probe.ts";
 import { registerRun } from "./run.ts";
 import { registerServe } from "./serve.ts";
 import { registerToken } from "./token.ts";
@@ -29,5 +30,6 @@ export function buildProgram(): Command {
   registerRun(program);
   registerMpta(program);
   registerDetect(program);
+  registerProbe(program);
   return program;
 }
