@@ -2,6 +2,8 @@ import type { FrameCache } from "../core/frame_cache.ts";
 import { redactUrl } from "../core/redact.ts";
 import type { Source, SourceFactory, SourceOptions } from "./source.ts";
 import { createTestPatternSource } from "./testpattern.ts";
+import { createHttpSnapshotSource } from "./http_snapshot_source.ts";
+import { createMjpegHttpSource } from "./mjpeg_http_source.ts";
 import { createDirSource } from "./dir_source.ts";
 import { createTcpMjpegSource } from "./tcp_mjpeg_source.ts";
 import { createFfmpegSource } from "./ffmpeg_source.ts";
@@ -43,6 +45,18 @@ export const sourceKinds: Kind[] = [
     prefixes: ["tcp://"],
     factory: createTcpMjpegSource,
     example: "tcp://127.0.0.1:9000",
+  },
+  {
+    name: "mjpeg-http",
+    prefixes: ["mjpeg+http://", "mjpeg+https://"],
+    factory: createMjpegHttpSource,
+    example: "mjpeg+http://user:pass@cam/video.mjpg",
+  },
+  {
+    name: "http",
+    prefixes: ["http://", "https://"],
+    factory: createHttpSnapshotSource,
+    example: "http://user:pass@cam/snapshot.jpg",
   },
 ];
 
