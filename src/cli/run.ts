@@ -231,6 +231,13 @@ export async function runWorker(config: RunConfig): Promise<void> {
     heartbeatMs: config.heartbeatMs,
     graceMs: config.graceMs,
   });
+  log.info("settings", {
+    pollIntervalMs: config.pollIntervalMs,
+    targetFps: config.targetFps,
+    reconnectIntervalSec: config.reconnectIntervalSec,
+    maxRetries: config.maxRetries,
+    tracking: config.tracking,
+  });
   if (config.host === "0.0.0.0" || config.host === "::") {
     log.warn("bound to all interfaces: any host that can reach this port can act as the backend");
   }
