@@ -15,7 +15,9 @@ export type Behaviour =
   | "html"
   | "hang"
   | "hangBody"
-  | "multipart";
+  | "multipart"
+  /** Two multipart parts, then the connection stays open with no more bytes. */
+  | "multipartStall";
 
 export interface CameraServerOptions {
   auth?: AuthMode;
@@ -154,7 +156,8 @@ export function startCameraServer(o: CameraServerOptions): CameraServer {
       });
       return new Response(body, { headers: { "content-type": "image/jpeg" } });
     }
-    if (behaviour === "multipart") return multipart(o, req.signal, closing.signal);
+    if (behaviour === "multipart") return multipart(o, Infinity, req.signal, closing.signal);
+    if (behaviour === "multipartStall") return multipart(o, 2, req.signal, closing.signal);
     return new Response(await o.jpeg() as Uint8Array<ArrayBuffer>, {
       headers: { "content-type": "image/jpeg" },
     });
@@ -174,14 +177,14 @@ export function startCameraServer(o: CameraServerOptions): CameraServer {
 }
 
 /** `multipart/x-mixed-replace` with one JPEG part per 1/fps second until the client leaves. */
-function multipart(o: CameraServerOptions, ...stops: AbortSignal[]): Response {
+function multipart(o: CameraServerOptions, parts: number, ...stops: AbortSignal[]): Response {
   const boundary = "frameboundary";
   const enc = new TextEncoder();
   const stop = AbortSignal.any(stops);
   const body = new ReadableStream<Uint8Array>({
     async start(c) {
       try {
-        while (!stop.aborted) {
+        for (let n = 0; n < parts && !stop.aborted; n++) {
           const jpeg = await o.jpeg();
           c.enqueue(enc.encode(
             `--${boundary}\r\nContent-Type: image/jpeg\r\nContent-Length: ${jpeg.length}\r\n\r\n`,
@@ -189,6 +192,9 @@ function multipart(o: CameraServerOptions, ...stops: AbortSignal[]): Response {
           c.enqueue(jpeg);
           c.enqueue(enc.encode("\r\n"));
           await new Promise((r) => setTimeout(r, 1000 / (o.fps ?? 10)));
+        }
+        if (!stop.aborted) {
+          await new Promise((r) => stop.addEventListener("abort", r, { once: true }));
         }
         c.close();
       } catch {
