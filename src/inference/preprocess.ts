@@ -68,8 +68,8 @@ export function letterboxGeometry(
   const h = Math.max(1, Math.round(height * r));
   const dw = (inW - w) / 2;
   const dh = (inH - h) / 2;
-  const top = Math.round(dh - 0.1);
-  const left = Math.round(dw - 0.1);
+  const top = Math.max(0, Math.round(dh - 0.1));
+  const left = Math.max(0, Math.round(dw - 0.1));
   return { w, h, left, top, right: inW - w - left, bottom: inH - h - top };
 }
 

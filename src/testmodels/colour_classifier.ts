@@ -4,7 +4,7 @@
  * probabilities (softmax in the graph) or raw scores (`softmax: false`, so the reader must apply
  * it). Ultralytics-style metadata with task `classify`.
  */
-import { channelPlanes, familyMask } from "./colour_graph.ts";
+import { channelPlanes, familyMask, meanLastTwo } from "./colour_graph.ts";
 import type { ColourFamily, Rgb } from "./colours.ts";
 import { GraphBuilder, pythonNamesLiteral, writeOnnxModel } from "./onnx_writer.ts";
 
@@ -54,11 +54,11 @@ export function buildColourClassifier(opts: ColourClassifierOptions): Uint8Array
   const images = g.input("images", [1, 3, size, size]);
   let mean: string;
   if (family === "any") {
-    mean = g.op("ReduceMean", [images], { axes: [2, 3], keepdims: 0 }); // [1, 3]
+    mean = meanLastTwo(g, images, 4); // [1, 3]
   } else {
     const mask = g.op("Unsqueeze", [familyMask(g, channelPlanes(g, images), family), g.ints([1])]);
-    const lit = g.op("ReduceMean", [g.op("Mul", [images, mask])], { axes: [2, 3], keepdims: 0 });
-    const share = g.op("ReduceMean", [mask], { axes: [2, 3], keepdims: 0 }); // [1, 1]
+    const lit = meanLastTwo(g, g.op("Mul", [images, mask]), 4);
+    const share = meanLastTwo(g, mask, 4); // [1, 1]
     mean = g.op("Div", [lit, g.op("Add", [share, g.floats([1e-9], [])])]);
   }
   // -k|m - p|² = 2k m·p - k|p|² - k|m|²; the last term is the same for every class, left out.

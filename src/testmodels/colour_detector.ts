@@ -7,7 +7,7 @@
  * The YOLOv8 and YOLOv5 layouts carry two anchors per class: the box, and the same box 4 px larger
  * at 0.9× the score, which NMS must suppress (as neighbouring anchors overlap in real exports).
  */
-import { channelPlanes, familyMask, mainChannel } from "./colour_graph.ts";
+import { channelPlanes, familyMask, mainChannel, meanLastTwo } from "./colour_graph.ts";
 import type { ColourFamily } from "./colours.ts";
 import { GraphBuilder, pythonNamesLiteral, writeOnnxModel } from "./onnx_writer.ts";
 
@@ -68,8 +68,8 @@ function classBox(
   const xs = extent(1);
   const ys = extent(2);
   const plane = planes[mainChannel(family)];
-  const meanLit = g.op("ReduceMean", [g.op("Mul", [mask, plane])], { axes: [1, 2], keepdims: 0 });
-  const meanMask = g.op("ReduceMean", [mask], { axes: [1, 2], keepdims: 0 });
+  const meanLit = meanLastTwo(g, g.op("Mul", [mask, plane]), 3);
+  const meanMask = meanLastTwo(g, mask, 3);
   const ratio = g.op("Div", [meanLit, g.op("Add", [meanMask, g.floats([1e-9], [])])]);
   const score = g.op("Mul", [g.op("Unsqueeze", [ratio, g.ints([1])]), xs.present]);
   return { x1: xs.lo, y1: ys.lo, x2: xs.hi, y2: ys.hi, score };

@@ -29,3 +29,12 @@ export function familyMask(
 export function mainChannel(family: ColourFamily): number {
   return FAMILY_CHANNELS[family].indexOf(true);
 }
+
+/**
+ * Mean over the last two axes in two steps (rows, then columns), so float32 rounding stays small
+ * and the same on every backend (one 400 000-element sum drifts by ~1e-4 between runtimes).
+ */
+export function meanLastTwo(g: GraphBuilder, x: string, rank: 3 | 4): string {
+  const rows = g.op("ReduceMean", [x], { axes: [rank - 1], keepdims: 0 });
+  return g.op("ReduceMean", [rows], { axes: [rank - 2], keepdims: 0 });
+}
