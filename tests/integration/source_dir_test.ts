@@ -138,6 +138,14 @@ Deno.test("dir: serves the newest existing file at startup and deletes files old
         return s?.length === fresh.length && s.every((b, i) => b === fresh[i]);
       }, "a new file to be served");
       assert.ok((await Deno.stat(`${dir}/fresh.jpg`)).isFile, "a young file is kept");
+
+      const renamed = await solidJpeg(32, 32, [0, 250, 250]);
+      await Deno.writeFile(`${dir}/next.part`, renamed);
+      await Deno.rename(`${dir}/next.part`, `${dir}/next.jpg`);
+      await eventually(async () => {
+        const s = await snapshot(det.url, "cam");
+        return s?.length === renamed.length && s.every((b, i) => b === renamed[i]);
+      }, "a file renamed into place to be served");
     } finally {
       await det.stop();
     }
