@@ -8,6 +8,11 @@ export interface JpegStreamOptions {
   stallMs: number;
   /** This many bytes without a single frame ends the session: the peer does not speak MJPEG. */
   garbageLimit?: number;
+  /**
+   * "raw": every byte outside a JPEG is garbage (counted in detector_source_garbage_bytes_total).
+   * "multipart": bytes between JPEGs are part headers and boundaries, expected, not counted.
+   */
+  framing?: "raw" | "multipart";
   frame(frame: SplitFrame): void;
   reject(reason: string): void;
   /** Counters for the source status, called now and then and at the end. */
@@ -38,12 +43,13 @@ export async function pumpJpegStream(
   let garbage = 0;
   let garbageAtFrame = 0;
   let reportedAt = 0;
+  const multipart = o.framing === "multipart";
   const report = () => {
     reportedAt = performance.now();
     o.progress({
       bytes,
       frames: stats.frames,
-      garbageBytes: stats.garbageBytes,
+      [multipart ? "betweenFrameBytes" : "garbageBytes"]: stats.garbageBytes,
       dropped: stats.dropped,
     });
   };
@@ -62,7 +68,7 @@ export async function pumpJpegStream(
       const frames = splitter.push(value);
       for (const f of frames) o.frame(f);
       if (frames.length > 0) garbageAtFrame = stats.garbageBytes;
-      if (stats.garbageBytes > garbage) {
+      if (!multipart && stats.garbageBytes > garbage) {
         metrics.inc(
           "detector_source_garbage_bytes_total",
           "Bytes of stream sources that were not part of any JPEG",

@@ -61,6 +61,7 @@ class MjpegHttpSource extends ReconnectingSource {
         camera: this.camera,
         maxFrameBytes: this.opts.maxFrameBytes ?? 16 * 1024 * 1024,
         stallMs: timeoutMs,
+        framing: "multipart",
         frame: (f) => this.emit(f.jpeg, f.width, f.height),
         reject: (reason) => this.reject(reason),
         progress: (detail) => this.setState(this.status().state, undefined, detail),
