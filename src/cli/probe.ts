@@ -49,6 +49,8 @@ export interface ProbeOptions {
   rtspTransport?: string;
   stallTimeoutMs?: number;
   jpegQuality?: number;
+  /** Also ask ffprobe (profile, pixel format, container) even when the source told the basics. */
+  ffprobe?: boolean;
 }
 
 function rate(raw: unknown): number | null {
@@ -120,9 +122,6 @@ export async function ffprobeStream(
 export async function probe(opts: ProbeOptions): Promise<ProbeReport> {
   const report: ProbeReport = { source: redactUrl(opts.spec), ok: false };
   const video = isFfmpegSpec(opts.spec);
-  const probing = video
-    ? ffprobeStream(opts.spec, { timeoutMs: opts.timeoutMs, rtspTransport: opts.rtspTransport })
-    : undefined;
 
   const cache = new FrameCache();
   const camera = "probe";
@@ -178,11 +177,27 @@ export async function probe(opts: ProbeOptions): Promise<ProbeReport> {
       if (typeof detail.reason === "string") report.reason = detail.reason;
       if (Array.isArray(detail.stderr)) report.stderr = detail.stderr as string[];
     }
+    const input = source.status().detail?.input as Partial<ProbeStream> | null | undefined;
+    if (input?.codec) {
+      report.stream = {
+        codec: input.codec,
+        profile: null,
+        width: input.width ?? null,
+        height: input.height ?? null,
+        fps: input.fps ?? null,
+        pixFmt: null,
+        format: null,
+      };
+    }
   } finally {
     await source.stop();
   }
-  if (probing) {
-    const p = await probing;
+  // ffprobe after the source, never beside it: many cameras allow only one or two sessions.
+  if (video && (opts.ffprobe || !report.stream)) {
+    const p = await ffprobeStream(opts.spec, {
+      timeoutMs: opts.timeoutMs,
+      rtspTransport: opts.rtspTransport,
+    });
     if (p.stream) report.stream = p.stream;
     if (p.error) report.ffprobeError = p.error;
     if (!report.ok && !report.stderr?.length) report.stderr = p.stderr;
@@ -244,6 +259,7 @@ export function registerProbe(program: Command): void {
       3000,
     )
     .option("--json", "print the report as JSON")
+    .option("--ffprobe", "also run ffprobe for profile, pixel format and container")
     .addHelpText(
       "after",
       `
@@ -265,6 +281,7 @@ Examples:
       rtspTransport: ff.rtspTransport,
       stallTimeoutMs: ff.stallTimeoutMs,
       jpegQuality: ff.jpegQuality,
+      ffprobe: o.ffprobe,
     });
     console.log(o.json ? JSON.stringify(report, null, 2) : formatProbe(report));
     if (!report.ok) Deno.exit(1);
