@@ -5,6 +5,7 @@ import { registerDetect } from "./detect.ts";
 import { registerMpta } from "./mpta.ts";
 import { registerPrusa } from "./prusa.ts";
 import { registerProbe } from "./probe.ts";
+import { registerReplay } from "./replay.ts";
 import { registerRun } from "./run.ts";
 import { registerServe } from "./serve.ts";
 import { registerToken } from "./token.ts";
@@ -31,5 +32,6 @@ export function buildProgram(): Command {
   registerMpta(program);
   registerDetect(program);
   registerProbe(program);
+  registerReplay(program);
   return program;
 }

@@ -198,6 +198,17 @@ export class FrameRunner implements PipelineRunner {
     return c;
   }
 
+  /** Input size of the root model (replay scales frames to fit it). */
+  rootInputSize(): { width: number; height: number } {
+    const m = this.#engine.model(this.archive.spec.pipeline);
+    return { width: m.inputWidth, height: m.inputHeight };
+  }
+
+  /** True when events get session ids and rows (PostgreSQL configured, multiClass root). */
+  get sessionsEnabled(): boolean {
+    return this.#sessionsEnabled;
+  }
+
   /** Sessions started so far, over every camera. */
   get sessions(): number {
     let n = 0;
@@ -274,7 +285,10 @@ export class FrameRunner implements PipelineRunner {
     result.trackId = anchor?.trackId;
     const ready = eventComplete(rootRun) &&
       (!this.#sessionsEnabled || hasAllExpectedClasses(root, regions));
-    const decision = cam.decide(anchor, frame.at, ready);
+    const whole = Object.values(regions).every((d) =>
+      !touchesBorder(d.box, frame.width, frame.height)
+    );
+    const decision = cam.decide(anchor, frame.at, ready, whole);
     result.sessionId = decision.sessionId;
     if (decision.fire) {
       const tActions = performance.now();
@@ -397,6 +411,12 @@ export class FrameRunner implements PipelineRunner {
     await Promise.allSettled(Object.values(this.#leases).map((l) => l!.release()));
     await disposeModels(this.#engine.models);
   }
+}
+
+/** True when a box reaches within 2 px of the frame's edge (the object is probably cut). */
+export function touchesBorder(box: number[], width: number, height: number): boolean {
+  const m = 2;
+  return box[0] <= m || box[1] <= m || box[2] >= width - m || box[3] >= height - m;
 }
 
 /** `{branchId.field}` values of a branch run. */

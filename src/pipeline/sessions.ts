@@ -23,6 +23,8 @@ export interface SessionDecision {
 
 interface Vehicle {
   trackId: number;
+  /** Frames on which the event was complete but the vehicle was cut by the frame border. */
+  waited: number;
   class: string;
   fired: boolean;
   sessionId: string | null;
@@ -40,6 +42,9 @@ export interface CameraSessionsOptions {
   lowThresh: number;
   trackBuffer?: number;
 }
+
+/** Complete frames a vehicle cut by the border waits for a better one before its event. */
+export const MAX_WAIT_FRAMES = 5;
 
 function centre(b: Box): [number, number] {
   return [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2];
@@ -73,9 +78,17 @@ export class CameraSessions {
 
   /**
    * Decides for one frame. `anchor` is the region that stands for the vehicle (with its track
-   * id in bytetrack mode); `ready` says whether the event would be complete on this frame.
+   * id in bytetrack mode); `ready` says whether the event would be complete on this frame;
+   * `whole` whether no region touches the frame border. A vehicle's event waits (up to
+   * MAX_WAIT_FRAMES complete frames) for a frame where it is whole, so that its images and
+   * classifications are not made from a sliver entering the picture.
    */
-  decide(anchor: TrackedDetection | null, at: number, ready: boolean): SessionDecision {
+  decide(
+    anchor: TrackedDetection | null,
+    at: number,
+    ready: boolean,
+    whole = true,
+  ): SessionDecision {
     if (this.opts.mode === "per-frame") {
       if (!ready || at - this.#lastEventAt < this.opts.cooldownMs) {
         return { fire: false, sessionId: null };
@@ -89,6 +102,7 @@ export class CameraSessions {
     if (!v) {
       v = {
         trackId: anchor.trackId,
+        waited: 0,
         class: anchor.class,
         fired: false,
         sessionId: null,
@@ -99,7 +113,8 @@ export class CameraSessions {
     }
     v.lastSeen = at;
     v.lastBox = anchor.box;
-    if (!v.fired && ready) {
+    if (!v.fired && ready && !whole && v.waited < MAX_WAIT_FRAMES) v.waited++;
+    else if (!v.fired && ready) {
       v.fired = true;
       v.sessionId = this.#newSession();
       this.#lastEventAt = at;

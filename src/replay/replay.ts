@@ -1,0 +1,211 @@
+/**
+ * `detector replay`: a video file through a pipeline archive, frame by frame, as fast as the
+ * machine allows (or in real time). One JSON line per processed frame, a progress bar on a
+ * terminal, a summary at the end; optional annotated output, live viewer and dry run.
+ */
+import { FrameCache } from "../core/frame_cache.ts";
+import { errorMessage, type Logger, logger } from "../core/log.ts";
+import type { ServeContext } from "../http/context.ts";
+import { serveRouter } from "../http/serve_routes.ts";
+import { type HttpServer, startHttpServer } from "../http/server.ts";
+import type { BackendChoice } from "../inference/types.ts";
+import { openArchive } from "../mpta/archive.ts";
+import { FrameRunner } from "../pipeline/frame_runner.ts";
+import type { PipelineResult, PlannedWrite } from "../pipeline/types.ts";
+import { annotateFrame, type AnnotationSink, annotationSink } from "./annotate.ts";
+import { describeWrite, frameLine } from "./frame_line.ts";
+import { ProgressBar } from "./progress.ts";
+import { formatSummary, ReplayStats, type ReplaySummary } from "./stats.ts";
+import { fitSize, probeVideo, readRawFrames } from "./video_reader.ts";
+
+export interface ReplayOptions {
+  video: string;
+  mpta: string;
+  realtime: boolean;
+  every: number;
+  /** JSON lines to this file; stdout when absent. */
+  out?: string;
+  annotate?: string;
+  dryRun: boolean;
+  serve?: { host: string; port: number };
+  tracking: "bytetrack" | "per-frame";
+  sessionCooldownMs: number;
+  spoolDir: string;
+  backend: BackendChoice;
+  threads?: number;
+  /** Analysis size: "model" (fit into the root model's input, default), "full", or WxH. */
+  size: "model" | "full" | { width: number; height: number };
+  camera: string;
+  display: string;
+  /** How long to wait at the end for spooled writes to reach a server that is up. */
+  drainTimeoutMs: number;
+  /** Progress bar; default: when stderr is a terminal. */
+  progress?: boolean;
+  signal?: AbortSignal;
+  log?: Logger;
+}
+
+export interface ReplayOutcome {
+  summary: ReplaySummary;
+  /** The viewer, when `serve` was given (still running: the caller stops it). */
+  server?: HttpServer;
+}
+
+const VIEWER_CAMERA = "replay";
+
+async function lineWriter(out: string | undefined) {
+  const file = out ? await Deno.open(out, { write: true, create: true, truncate: true }) : null;
+  const writer = (file ? file.writable : Deno.stdout.writable).getWriter();
+  const enc = new TextEncoder();
+  let buffered: string[] = [];
+  const flush = async () => {
+    if (!buffered.length) return;
+    const text = buffered.join("");
+    buffered = [];
+    await writer.write(enc.encode(text));
+  };
+  return {
+    async line(obj: unknown) {
+      buffered.push(JSON.stringify(obj) + "\n");
+      if (buffered.length >= 32) await flush();
+    },
+    async close() {
+      await flush();
+      if (file) await writer.close();
+      else writer.releaseLock();
+    },
+  };
+}
+
+export async function runReplay(opts: ReplayOptions): Promise<ReplayOutcome> {
+  const log = opts.log ?? logger("replay");
+  const info = await probeVideo(opts.video);
+  const archive = await openArchive(opts.mpta);
+  const writesOfFrame: PlannedWrite[] = [];
+  const runner = await FrameRunner.create(archive, {
+    backend: opts.backend,
+    threads: opts.threads,
+    spoolDir: opts.spoolDir,
+    tracking: opts.tracking,
+    sessionCooldownMs: opts.sessionCooldownMs,
+    dryRun: opts.dryRun,
+    onPlannedWrite: (w) => {
+      writesOfFrame.push(w);
+      if (opts.dryRun) log.info(`dry run, would write: ${describeWrite(w)}`);
+    },
+    log: logger("pipeline"),
+  });
+  const size = opts.size === "full"
+    ? { width: info.width, height: info.height }
+    : opts.size === "model"
+    ? fitSize(info, runner.rootInputSize())
+    : opts.size;
+  log.info("replaying", {
+    video: opts.video,
+    video_size: `${info.width}x${info.height}`,
+    fps: Number(info.fps.toFixed(3)),
+    frames: info.frames ?? undefined,
+    analysis_size: `${size.width}x${size.height}`,
+    every: opts.every,
+    tracking: opts.tracking,
+    dryRun: opts.dryRun || undefined,
+  });
+
+  let sink: AnnotationSink | undefined;
+  let server: HttpServer | undefined;
+  let cache: FrameCache | undefined;
+  const stats = new ReplayStats();
+  const total = info.frames ? Math.ceil(info.frames / opts.every) : null;
+  const progress = new ProgressBar(total, opts.progress);
+  const lines = await lineWriter(opts.out);
+  let failed = false;
+  try {
+    if (opts.annotate) sink = await annotationSink(opts.annotate, info.fps / opts.every);
+    if (opts.serve) {
+      cache = new FrameCache();
+      cache.ensure(VIEWER_CAMERA);
+      const shutdown = new AbortController();
+      opts.signal?.addEventListener("abort", () => shutdown.abort(), { once: true });
+      const ctx: ServeContext = {
+        cache,
+        targetFps: Math.max(1, Math.ceil(info.fps)),
+        shutdown: shutdown.signal,
+        defaultCamera: () => VIEWER_CAMERA,
+      };
+      server = startHttpServer(serveRouter(ctx), opts.serve.host, opts.serve.port);
+      log.info(`listening on ${server.url}`, { camera: VIEWER_CAMERA });
+    }
+    const t0 = Date.now();
+    const frames = readRawFrames(opts.video, {
+      width: size.width,
+      height: size.height,
+      fps: info.fps,
+      every: opts.every,
+      realtime: opts.realtime,
+      signal: opts.signal,
+    });
+    let waitStart = performance.now();
+    for await (const f of frames) {
+      stats.addTiming("decode", performance.now() - waitStart);
+      if (opts.signal?.aborted) break;
+      stats.lastFrameIndex = f.index;
+      writesOfFrame.length = 0;
+      let result: PipelineResult | null = null;
+      let error: string | undefined;
+      try {
+        result = await runner.run(
+          { rgb: f.rgb, width: f.width, height: f.height, at: t0 + f.ptsMs },
+          { cameraId: opts.camera, displayId: opts.display },
+        );
+      } catch (err) {
+        error = errorMessage(err);
+        stats.errors++;
+        if (stats.errors <= 5 || stats.errors % 100 === 0) {
+          log.warn("pipeline failed on a frame", { frame: f.index, error, failures: stats.errors });
+        }
+      }
+      stats.processed++;
+      if (result) {
+        for (const [stage, ms] of Object.entries(result.timings)) stats.addTiming(stage, ms);
+        for (const cls of Object.keys(result.regions)) stats.addDetection(cls);
+        stats.addSession(result.sessionId);
+        if (result.eventFired) stats.events++;
+      }
+      await lines.line(frameLine(f, result, [...writesOfFrame], error));
+      if ((sink || cache) && result) {
+        const tAnn = performance.now();
+        const jpeg = await annotateFrame(f, result);
+        if (sink) await sink.write(jpeg, f.index);
+        cache?.put(VIEWER_CAMERA, jpeg, { width: f.width, height: f.height });
+        stats.addTiming("annotate", performance.now() - tAnn);
+      }
+      progress.update(stats.processed, stats.elapsedS());
+      waitStart = performance.now();
+    }
+    progress.update(stats.processed, stats.elapsedS(), true);
+  } catch (err) {
+    failed = true;
+    throw err;
+  } finally {
+    progress.finish();
+    await lines.close().catch(() => {});
+    if (sink) {
+      await sink.close().catch((err) => {
+        if (!failed) throw err;
+      });
+    }
+    if (!opts.dryRun && !opts.signal?.aborted) {
+      const drained = await runner.flush(opts.drainTimeoutMs);
+      if (!drained) {
+        log.warn(
+          `some writes could not be delivered yet; they stay in the spool (${opts.spoolDir}) and are sent on the next run`,
+        );
+      }
+    }
+    await runner.close();
+    if (failed && server) await server.shutdown();
+  }
+  const summary = stats.summary(!runner.sessionsEnabled);
+  console.error(formatSummary(summary));
+  return { summary, server };
+}
