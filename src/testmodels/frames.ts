@@ -59,3 +59,16 @@ export const CAR_SCENE: FrameSpec = {
     { box: [360, 400, 680, 540], rgb: [0, 255, 0] },
   ],
 };
+
+/** A JPEG of deterministic noise (seeded), for benchmarks that need realistic decode cost. */
+export async function noisyFrameJpeg(width: number, height: number, seed = 1): Promise<Uint8Array> {
+  const px = new Uint8Array(width * height * 3);
+  let x = seed;
+  for (let i = 0; i < px.length; i++) {
+    x = (x * 1103515245 + 12345) & 0x7fffffff;
+    px[i] = (x >> 16) & 0xff;
+  }
+  const buf = await sharp(px, { raw: { width, height, channels: 3 } }).blur(2).jpeg({ quality: 85 })
+    .toBuffer();
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
+}

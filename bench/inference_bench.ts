@@ -1,0 +1,185 @@
+/**
+ * Inference benchmark: ONNX Runtime session.run alone versus the full path (1080p JPEG → sharp
+ * letterbox → session in its Worker → decoded boxes), per backend and thread count; median and
+ * p95 in ms, as a markdown table.
+ *
+ * Models: ../shared/models/yolov8n-arch-640.onnx and yolov8n-cls-arch-224.onnx (random weights,
+ * real compute), overridable with DETECTOR_BENCH_DET_MODEL / DETECTOR_BENCH_CLS_MODEL; skipped with
+ * a message when absent. Frame: ../shared/data/frame1080.jpg or DETECTOR_BENCH_FRAME, else a
+ * generated 1920×1080 JPEG. Iterations: DETECTOR_BENCH_ITERS (default 15, after 3 warm-ups).
+ */
+import * as ortNode from "onnxruntime-node";
+import type { BackendSession } from "../src/inference/backend.ts";
+import { createSession } from "../src/inference/backends.ts";
+import { loadModel } from "../src/inference/load_model.ts";
+import { letterbox, resizeForClassify } from "../src/inference/preprocess.ts";
+import type { BackendName, Model } from "../src/inference/types.ts";
+import { noisyFrameJpeg } from "../src/testmodels/frames.ts";
+
+const root = new URL("../", import.meta.url).pathname;
+const detPath = Deno.env.get("DETECTOR_BENCH_DET_MODEL") ??
+  `${root}../shared/models/yolov8n-arch-640.onnx`;
+const clsPath = Deno.env.get("DETECTOR_BENCH_CLS_MODEL") ??
+  `${root}../shared/models/yolov8n-cls-arch-224.onnx`;
+const framePath = Deno.env.get("DETECTOR_BENCH_FRAME") ?? `${root}../shared/data/frame1080.jpg`;
+const iters = Number(Deno.env.get("DETECTOR_BENCH_ITERS") ?? 15);
+const warmup = 3;
+
+async function readOptional(path: string): Promise<Uint8Array | undefined> {
+  try {
+    return await Deno.readFile(path);
+  } catch {
+    return undefined;
+  }
+}
+
+function stats(samples: number[]): { median: number; p95: number } {
+  const s = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)];
+  return { median: at(0.5), p95: at(0.95) };
+}
+
+async function time(fn: () => Promise<unknown>): Promise<{ median: number; p95: number }> {
+  for (let i = 0; i < warmup; i++) await fn();
+  const samples: number[] = [];
+  for (let i = 0; i < iters; i++) {
+    const t = performance.now();
+    await fn();
+    samples.push(performance.now() - t);
+  }
+  return stats(samples);
+}
+
+interface Row {
+  model: string;
+  backend: string;
+  threads: number;
+  what: string;
+  median: number;
+  p95: number;
+  note?: string;
+}
+
+const rows: Row[] = [];
+const fmt = (n: number) => n.toFixed(1);
+
+const det = await readOptional(detPath);
+const cls = await readOptional(clsPath);
+if (!det && !cls) {
+  console.log(
+    `skipped: no benchmark models (looked for ${detPath} and ${clsPath}; ` +
+      "set DETECTOR_BENCH_DET_MODEL / DETECTOR_BENCH_CLS_MODEL)",
+  );
+  Deno.exit(0);
+}
+let frame = await readOptional(framePath);
+let frameNote = framePath;
+if (!frame) {
+  frame = await noisyFrameJpeg(1920, 1080);
+  frameNote = "generated 1920×1080 JPEG";
+}
+console.log(
+  `frame: ${frameNote} (${frame.length} bytes); ${iters} runs after ${warmup} warm-ups\n`,
+);
+
+const models: { name: string; bytes: Uint8Array; size: number; task: "detect" | "classify" }[] = [];
+if (det) models.push({ name: "yolov8n 640", bytes: det, size: 640, task: "detect" });
+else console.log(`skipped detector: ${detPath} not found`);
+if (cls) models.push({ name: "yolov8n-cls 224", bytes: cls, size: 224, task: "classify" });
+else console.log(`skipped classifier: ${clsPath} not found`);
+
+const image = { jpeg: frame };
+
+// pre-processing alone (sharp decode + letterbox/resize + float conversion)
+for (const m of models) {
+  const r = await time(() =>
+    m.task === "detect"
+      ? letterbox(image, m.size, m.size)
+      : resizeForClassify(image, m.size, m.size)
+  );
+  rows.push({ model: m.name, backend: "-", threads: 0, what: "pre-process (sharp)", ...r });
+}
+
+// raw onnxruntime-node in this thread: the floor
+for (const m of models) {
+  for (const threads of [1, 2]) {
+    const s = await ortNode.InferenceSession.create(m.bytes, {
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: "all",
+    });
+    const input = new ortNode.Tensor("float32", new Float32Array(3 * m.size * m.size).fill(0.5), [
+      1,
+      3,
+      m.size,
+      m.size,
+    ]);
+    const r = await time(() => s.run({ [s.inputNames[0]]: input }));
+    rows.push({
+      model: m.name,
+      backend: "native",
+      threads,
+      what: "ort session.run, main thread",
+      ...r,
+    });
+    await s.release();
+  }
+}
+
+for (const backend of ["native", "wasm"] as BackendName[]) {
+  for (const m of models) {
+    for (const threads of [1, 2]) {
+      let session: BackendSession | undefined;
+      let model: Model | undefined;
+      try {
+        session = await createSession(m.bytes, backend, { threads });
+        const s = session;
+        const run = await time(() =>
+          s.run({
+            [s.inputNames[0]]: {
+              data: new Float32Array(3 * m.size * m.size).fill(0.5),
+              dims: [1, 3, m.size, m.size],
+            },
+          })
+        );
+        rows.push({ model: m.name, backend, threads, what: "session.run (Worker)", ...run });
+        model = await loadModel(m.bytes, { backend, threads });
+        const mm = model;
+        const full = await time(() =>
+          mm.task === "detect" ? mm.detect(image, { minConfidence: 0.25 }) : mm.classify(image)
+        );
+        rows.push({
+          model: m.name,
+          backend,
+          threads,
+          what: m.task === "detect" ? "full: 1080p JPEG → boxes" : "full: 1080p JPEG → top-1",
+          ...full,
+          note: `${(full.median / run.median).toFixed(2)}× run`,
+        });
+      } catch (err) {
+        rows.push({
+          model: m.name,
+          backend,
+          threads,
+          what: "failed",
+          median: NaN,
+          p95: NaN,
+          note: err instanceof Error ? err.message : String(err),
+        });
+      } finally {
+        await session?.dispose();
+        await model?.dispose();
+      }
+    }
+  }
+}
+
+console.log("| model | backend | threads | measured | median ms | p95 ms | note |");
+console.log("| --- | --- | --- | --- | --- | --- | --- |");
+for (const r of rows) {
+  console.log(
+    `| ${r.model} | ${r.backend} | ${r.threads || "-"} | ${r.what} | ${fmt(r.median)} | ${
+      fmt(r.p95)
+    } | ${r.note ?? ""} |`,
+  );
+}
