@@ -35,13 +35,13 @@ export function spawnChild(
     }
   };
   const pumps = Promise.all([pump(proc.stdout), pump(proc.stderr)]);
+  let exited = false;
   const status = proc.status.then(async (s) => {
     await pumps;
+    exited = true;
     for (const w of watchers) w();
     return s;
   });
-  let exited = false;
-  status.then(() => exited = true);
   return {
     proc,
     pid: proc.pid,
