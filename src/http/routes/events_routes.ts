@@ -26,7 +26,16 @@ const sseHeaders = {
   "x-accel-buffering": "no",
 };
 
+/** Event bytes are built once per frame and shared by every client of the camera. */
+const events = new WeakMap<Frame, Uint8Array>();
+
 function frameEvent(frame: Frame): Uint8Array {
+  let bytes = events.get(frame);
+  if (!bytes) events.set(frame, bytes = encodeFrameEvent(frame));
+  return bytes;
+}
+
+function encodeFrameEvent(frame: Frame): Uint8Array {
   const data = {
     camera: frame.camera,
     seq: frame.seq,
