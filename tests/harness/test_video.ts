@@ -20,6 +20,9 @@ export interface TestVideoOptions {
   /** Car and frontal sizes in pixels (default 200×120 and 100×50). */
   car?: [number, number];
   frontal?: [number, number];
+  /** Colours (default orange car = SUV, lime frontal = Toyota). */
+  carRgb?: [number, number, number];
+  frontalRgb?: [number, number, number];
 }
 
 export interface TestVideo {
@@ -49,9 +52,9 @@ export async function makeTestVideo(path: string, opts: TestVideoOptions): Promi
   // The car (with its frontal drawn on it) is overlaid at a time-dependent x: it enters at -cw,
   // leaves at width, and is parked far off-screen during the gap.
   const x = `if(lt(mod(t\\,${period})\\,${pass})\\,${-cw}+mod(t\\,${period})*${speed}\\,-10000)`;
-  const car = `color=c=${hex([255, 100, 0])}:s=${cw}x${ch}:r=${fps},drawbox=x=${
+  const car = `color=c=${hex(opts.carRgb ?? [255, 100, 0])}:s=${cw}x${ch}:r=${fps},drawbox=x=${
     Math.round((cw - fw) / 2)
-  }:y=${ch - fh - 10}:w=${fw}:h=${fh}:color=${hex([100, 255, 0])}:t=fill`;
+  }:y=${ch - fh - 10}:w=${fw}:h=${fh}:color=${hex(opts.frontalRgb ?? [100, 255, 0])}:t=fill`;
   const out = await new Deno.Command("ffmpeg", {
     args: [
       "-hide_banner",
