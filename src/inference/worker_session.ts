@@ -69,16 +69,18 @@ export class WorkerSession implements BackendSession {
     const s = new WorkerSession(backend, opts.maxQueued ?? 16);
     try {
       const threads = Math.max(1, Math.floor(opts.threads ?? navigator.hardwareConcurrency ?? 1));
+      const copy = model.slice(); // transferred to the worker; the caller keeps its bytes
       const r = await s.#request(
         {
           id: 0,
           type: "load",
           backend,
-          model: model.slice(),
+          model: copy,
           threads,
           cuda: !!opts.cuda,
           wasmPaths: backend === "wasm" ? wasmDistUrl() : undefined,
         },
+        [copy.buffer],
       );
       s.inputNames = r.inputNames ?? [];
       s.outputNames = r.outputNames ?? [];

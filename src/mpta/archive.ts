@@ -19,7 +19,7 @@ import {
   normaliseModelPath,
 } from "./spec_rules.ts";
 import type { ModelSummary, PipelineArchive, PipelineNode, ValidationError } from "./types.ts";
-import { readCentralDirectory, readEntry, ZipError } from "./zip_reader.ts";
+import { readCentralDirectory, readEntryAsync, ZipError } from "./zip_reader.ts";
 
 const log = logger("mpta");
 
@@ -142,7 +142,7 @@ export async function validateArchive(
       return done();
     }
     try {
-      files.set(rel, readEntry(bytes, e));
+      files.set(rel, await readEntryAsync(bytes, e));
     } catch (err) {
       c.error(
         `${ARCHIVE_PATH}/${e.name}`,

@@ -151,9 +151,31 @@ export function readCentralDirectory(bytes: Uint8Array, limits: ArchiveLimits): 
 }
 
 const CHUNK = 16 * 1024;
+/** Compressed bytes inflated between two yields to the event loop. */
+const YIELD_EVERY = 1024 * 1024;
+
+const yieldToLoop = () => new Promise<void>((r) => setTimeout(r, 0));
 
 /** Inflates one entry; stops as soon as it grows past its declared size; checks the CRC. */
 export function readEntry(bytes: Uint8Array, entry: ZipEntry): Uint8Array {
+  const it = inflateSteps(bytes, entry);
+  let r = it.next();
+  while (!r.done) r = it.next();
+  return r.value;
+}
+
+/** `readEntry` that lets the event loop run every megabyte, for large models. */
+export async function readEntryAsync(bytes: Uint8Array, entry: ZipEntry): Promise<Uint8Array> {
+  const it = inflateSteps(bytes, entry);
+  let r = it.next();
+  while (!r.done) {
+    await yieldToLoop();
+    r = it.next();
+  }
+  return r.value;
+}
+
+function* inflateSteps(bytes: Uint8Array, entry: ZipEntry): Generator<void, Uint8Array> {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const lo = entry.localOffset;
   if (lo + 30 > bytes.length || view.getUint32(lo, true) !== LFH_SIG) {
@@ -164,11 +186,13 @@ export function readEntry(bytes: Uint8Array, entry: ZipEntry): Uint8Array {
   if (end > bytes.length) throw new ZipError(`entry "${entry.name}" is truncated`, entry.name);
   const data = bytes.subarray(start, end);
   let out: Uint8Array;
+  let crc = 0;
   if (entry.method === 0) {
     if (entry.compressedSize !== entry.size) {
       throw new ZipError(`entry "${entry.name}": stored sizes disagree`, entry.name);
     }
     out = data.slice();
+    crc = crc32(out);
   } else {
     out = new Uint8Array(entry.size);
     let filled = 0;
@@ -182,11 +206,13 @@ export function readEntry(bytes: Uint8Array, entry: ZipEntry): Uint8Array {
       }
       out.set(chunk, filled);
       filled += chunk.length;
+      crc = crc32(chunk, crc);
       if (final) done = true;
     });
     try {
       for (let o = 0; o < data.length; o += CHUNK) {
         inflater.push(data.subarray(o, Math.min(o + CHUNK, data.length)), o + CHUNK >= data.length);
+        if (o % YIELD_EVERY === YIELD_EVERY - CHUNK) yield;
       }
       if (data.length === 0) inflater.push(new Uint8Array(0), true);
     } catch (err) {
@@ -203,7 +229,7 @@ export function readEntry(bytes: Uint8Array, entry: ZipEntry): Uint8Array {
       );
     }
   }
-  if (crc32(out) !== entry.crc) {
+  if (crc !== entry.crc) {
     throw new ZipError(`entry "${entry.name}" fails its CRC check (corrupt)`, entry.name);
   }
   return out;
