@@ -29,6 +29,11 @@ export const wasmBackend: Backend = workerBackend("wasm");
 
 let nativeBroken: string | undefined;
 
+/** `DETECTOR_NATIVE_BACKEND=off` (or 0/false) treats onnxruntime-node as unavailable. */
+function nativeDisabled(): boolean {
+  return /^(off|0|false|no)$/i.test(Deno.env.get("DETECTOR_NATIVE_BACKEND") ?? "");
+}
+
 export function parseBackendChoice(value: string): BackendChoice {
   if (value === "auto" || value === "native" || value === "wasm") return value;
   throw new Error(`--backend expects auto, native or wasm, got "${value}"`);
@@ -43,6 +48,9 @@ export async function createSession(
   if (choice === "wasm") return wasmBackend.createSession(model, opts);
   if (choice === "native" || nativeBroken === undefined) {
     try {
+      if (nativeDisabled()) {
+        throw new BackendUnavailableError("disabled by DETECTOR_NATIVE_BACKEND=off");
+      }
       return await nativeBackend.createSession(model, opts);
     } catch (err) {
       if (choice === "native" || !(err instanceof BackendUnavailableError)) throw err;

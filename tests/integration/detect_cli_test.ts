@@ -9,9 +9,11 @@ const main = new URL("../../main.ts", import.meta.url).pathname;
 
 async function detect(
   args: string[],
+  env: Record<string, string> = {},
 ): Promise<{ code: number; json?: Record<string, unknown>; err: string }> {
   const r = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", main, "detect", ...args],
+    env,
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -168,6 +170,34 @@ Deno.test("detect: a classification model prints its top-1", async () => {
     const c = r.json!.classification as { class: string; confidence: number };
     assert.equal(c.class, "Toyota");
     assert.ok(c.confidence > 0.99);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("detect --backend auto falls back to wasm with one log line when native cannot start", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeFile(`${dir}/car.jpg`, await colourFrameJpeg(CAR_SCENE));
+    const off = { DETECTOR_NATIVE_BACKEND: "off" };
+    const r = await detect([`${dir}/car.jpg`, "--mpta", `${pipelines}car_frontal_full.mpta`], off);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.json!.backend, "wasm");
+    const lines = r.err.split("\n").filter((l) => /falling back to wasm/.test(l));
+    assert.equal(lines.length, 1, r.err);
+    assert.match(lines[0], /DETECTOR_NATIVE_BACKEND=off/);
+    const dets = r.json!.detections as Det[];
+    assert.deepEqual(dets.map((d) => d.class).sort(), ["Car", "Frontal"]);
+    assert.ok(dets.every((d) => d.branches), "branches ran on wasm too");
+    const forced = await detect([
+      `${dir}/car.jpg`,
+      "--mpta",
+      `${pipelines}car_frontal_full.mpta`,
+      "--backend",
+      "native",
+    ], off);
+    assert.notEqual(forced.code, 0);
+    assert.match(forced.err, /disabled by DETECTOR_NATIVE_BACKEND=off/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
