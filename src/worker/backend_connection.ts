@@ -86,7 +86,7 @@ export class BackendHub {
   /** Answers a WebSocket upgrade request at `/`. */
   upgrade(req: Request, remote: string): Response {
     if (this.#stopped) return new Response("shutting down", { status: 503 });
-    const { socket, response } = Deno.upgradeWebSocket(req, { idleTimeout: 0 });
+    const { socket, response } = Deno.upgradeWebSocket(req);
     const conn = new BackendConnection(socket, remote, this.#maxBuffered);
     this.#all.add(conn);
     socket.onopen = () => this.#activate(conn);
