@@ -4,7 +4,11 @@ import type { Router } from "./router.ts";
 export interface HttpServer {
   url: string;
   port: number;
-  shutdown(): Promise<void>;
+  /**
+   * Stops accepting and waits for open responses to finish, at most `graceMs`: a client that
+   * stopped reading would otherwise hold the process forever. Its connection dies with it.
+   */
+  shutdown(graceMs?: number): Promise<void>;
   finished: Promise<void>;
 }
 
@@ -40,7 +44,17 @@ export function startHttpServer(router: Router, host: string, port: number): Htt
   return {
     url: `http://${shownHost}:${addr.port}`,
     port: addr.port,
-    shutdown: () => server.shutdown(),
+    shutdown: async (graceMs = 2000) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const expired = new Promise<"expired">((resolve) => {
+        timer = setTimeout(() => resolve("expired"), graceMs);
+      });
+      const done = await Promise.race([server.shutdown().then(() => "done" as const), expired]);
+      clearTimeout(timer);
+      if (done === "expired") {
+        log.warn(`responses still open ${graceMs} ms after shutdown began; dropping them`);
+      }
+    },
     finished: server.finished,
   };
 }

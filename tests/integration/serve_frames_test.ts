@@ -88,7 +88,7 @@ Deno.test("a client that stops reading skips to the newest frame instead of gett
       await camera.write(stampJpeg(big, ++written));
       await new Promise((r) => setTimeout(r, 50));
     }
-  })();
+  })().catch(() => {}); // the server going away ends the camera
   const client = await RawHttpStream.open(`${d.url}/cameras/cam/stream.mjpg`);
   try {
     const head = await client.readHead();
@@ -126,8 +126,41 @@ Deno.test("a client that stops reading skips to the newest frame instead of gett
   } finally {
     client.close();
     producing = false;
-    await producer.catch(() => {});
+    await producer;
     await d.stop();
+    await camera.close();
+  }
+});
+
+Deno.test("SIGTERM exits 0 even while a client that stopped reading holds a stream", async () => {
+  const camera = new TcpCamera();
+  const big = await noisyJpeg(1000, 700);
+  const d = await startDetector(["serve", "--source", `cam=${camera.spec}`]);
+  let producing = true;
+  let written = 0;
+  const producer = (async () => {
+    while (producing) {
+      await camera.write(big);
+      written++;
+      await new Promise((r) => setTimeout(r, 30));
+    }
+  })().catch(() => {}); // the server going away ends the camera
+  const stalled = await RawHttpStream.open(`${d.url}/stream.mjpg`);
+  let stopped = false;
+  try {
+    assert.equal((await stalled.readHead()).status, 200);
+    // Enough frames for the socket buffers to fill: the server cannot finish this response.
+    await eventually(() => written >= 40, "40 frames written", 30_000);
+    const status = await d.stop(30_000);
+    stopped = true;
+    // The forced exit after 10 s would be code 1.
+    assert.equal(status.code, 0, d.output());
+    assert.match(d.output(), /responses still open .* dropping them/);
+  } finally {
+    stalled.close();
+    producing = false;
+    await producer;
+    if (!stopped) await d.stop();
     await camera.close();
   }
 });
