@@ -84,6 +84,11 @@ const rules: { code: string; pattern: RegExp; message: string }[] = [
     message: "the server does not support this RTSP transport: try --rtsp-transport udp",
   },
   {
+    code: "unavailable",
+    pattern: /503 Service Unavailable/i,
+    message: "the server has no stream for us right now (503 Service Unavailable)",
+  },
+  {
     code: "refused",
     pattern: /Connection refused/i,
     message: "connection refused: nothing listens on that host and port",
@@ -123,7 +128,7 @@ const rules: { code: string; pattern: RegExp; message: string }[] = [
   },
   {
     code: "disconnected",
-    pattern: /Connection reset|End of file|Broken pipe|Server returned 5\d\d/i,
+    pattern: /Connection reset|End of file|Broken pipe|Server returned 5(?:\d\d|XX)/i,
     message: "the server closed the stream",
   },
 ];

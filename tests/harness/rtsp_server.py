@@ -45,9 +45,9 @@ def main() -> int:
 
     factory = GstRtspServer.RTSPMediaFactory()
     factory.set_launch(launch)
-    factory.set_shared(True)
-    factory.set_eos_shutdown(True)
-    factory.set_latency(0)
+    # One pipeline per client: a shared media that is torn down while a new client arrives can
+    # stay in a state where every DESCRIBE gets 503.
+    factory.set_shared(False)
 
     if a.report_sends:
         def on_configure(_factory, media):
