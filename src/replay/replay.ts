@@ -53,7 +53,7 @@ export interface ReplayOutcome {
 
 const VIEWER_CAMERA = "replay";
 
-async function lineWriter(out: string | undefined) {
+async function lineWriter(out: string | undefined, flushEvery: number) {
   const file = out ? await Deno.open(out, { write: true, create: true, truncate: true }) : null;
   const writer = (file ? file.writable : Deno.stdout.writable).getWriter();
   const enc = new TextEncoder();
@@ -67,7 +67,7 @@ async function lineWriter(out: string | undefined) {
   return {
     async line(obj: unknown) {
       buffered.push(JSON.stringify(obj) + "\n");
-      if (buffered.length >= 32) await flush();
+      if (buffered.length >= flushEvery) await flush();
     },
     async close() {
       await flush();
@@ -117,7 +117,8 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplayOutcome> {
   const stats = new ReplayStats();
   const total = info.frames ? Math.ceil(info.frames / opts.every) : null;
   const progress = new ProgressBar(total, opts.progress);
-  const lines = await lineWriter(opts.out);
+  // In real time every line is written at once (someone may be watching the file).
+  const lines = await lineWriter(opts.out, opts.realtime ? 1 : 32);
   let failed = false;
   try {
     if (opts.annotate) sink = await annotationSink(opts.annotate, info.fps / opts.every);
