@@ -9,7 +9,7 @@ import { runDetector } from "../harness/detector.ts";
 import { startPostgres } from "../harness/postgres.ts";
 import { eventually } from "../harness/process.ts";
 import { startRedis } from "../harness/redis.ts";
-import { fullArchive, readLines } from "../harness/replay_fixtures.ts";
+import { fullArchive, type PipelineJson, readLines } from "../harness/replay_fixtures.ts";
 import { makeTestVideo, TEST_VIDEO_BODY_TYPE, TEST_VIDEO_BRAND } from "../harness/test_video.ts";
 
 /** Spooled writes on disk for one kind of server (`redis-…` or `postgres-…` folders). */
@@ -162,7 +162,7 @@ Deno.test("SQL injection in table and column names is refused before anything ru
   const dir = await Deno.makeTempDir({ prefix: "replay_sql_names_" });
   try {
     const video = await makeTestVideo(`${dir}/traffic.mp4`, { passes: 1 });
-    const edits: [string, (p: Record<string, any>) => void, RegExp][] = [
+    const edits: [string, (p: PipelineJson) => void, RegExp][] = [
       ["table", (p) => {
         p.pipeline.parallelActions[0].table = "car_frontal_info; DROP TABLE users";
       }, /table/],
