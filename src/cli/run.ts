@@ -173,6 +173,7 @@ export async function runWorker(config: RunConfig): Promise<void> {
   const readers = new SharedReaders(cache, {
     maxRetries: config.maxRetries,
     timeoutMs: 10_000,
+    reconnectMs: config.reconnectIntervalSec * 1000,
     fps: config.targetFps > 0 ? config.targetFps : undefined,
   });
   const store = new ModelStore({

@@ -61,7 +61,7 @@ export class FfmpegSource implements Source {
     this.settings = parseFfmpegSpec(spec, opts);
     this.stallTimeoutMs = opts.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
     this.#log = logger(`ffmpeg ${camera}`);
-    this.#backoff = new Backoff({ initialMs: 500, maxMs: 30_000 });
+    this.#backoff = new Backoff({ initialMs: opts.reconnectMs ?? 500, maxMs: 30_000 });
     this.#secrets = urlSecrets(spec);
     this.#copy = this.settings.codec === "copy";
     this.#status = { state: "idle", since: Date.now(), spec: redactUrl(spec), detail: {} };

@@ -26,7 +26,7 @@ export abstract class ReconnectingSource implements Source {
     backoff: BackoffOptions = {},
   ) {
     this.log = logger(`source ${camera}`);
-    this.backoff = new Backoff(backoff);
+    this.backoff = new Backoff({ initialMs: opts.reconnectMs, ...backoff });
     this.#status = { state: "idle", since: Date.now(), spec: redactUrl(spec) };
     cache.ensure(camera);
     cache.setSourceStatus(camera, this.#status);

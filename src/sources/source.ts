@@ -21,6 +21,8 @@ export interface SourceOptions {
   /** Frames per second for generated/test sources. */
   fps?: number;
   userAgent?: string;
+  /** First reconnect delay in ms (grows exponentially from there); default 500. */
+  reconnectMs?: number;
   /** Retries before giving up; -1 = forever. */
   maxRetries?: number;
   /** ffmpeg sources: no frame for this long kills and restarts ffmpeg (default 10 s). */
