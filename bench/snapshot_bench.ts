@@ -116,6 +116,7 @@ try {
       r.p50,
       r.p99,
       fixed(cpu / seconds * 100, 0),
+      fixed(cpu / (r.rps * seconds) * 1e6, 0),
       r.errors,
     ]);
   }
@@ -148,6 +149,7 @@ try {
       r.p50,
       r.p99,
       fixed(cpu / seconds * 100, 0),
+      fixed(cpu / (r.rps * seconds) * 1e6, 0),
       r.errors,
     ]);
   }
@@ -169,5 +171,6 @@ console.log(markdownTable([
   "latency p50",
   "latency p99",
   "server CPU %",
+  "server CPU µs / request",
   "errors",
 ], rows));
