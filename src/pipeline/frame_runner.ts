@@ -147,8 +147,6 @@ export class FrameRunner implements PipelineRunner {
       postgres: opts.postgresUrl ?? Deno.env.get("DETECTOR_POSTGRES_URL") ??
         (spec.postgresql ? postgresUrl(spec.postgresql) : undefined),
     };
-    if (urls.redis) checkServerUrl("redis", urls.redis, "Redis URL");
-    if (urls.postgres) checkServerUrl("postgres", urls.postgres, "PostgreSQL URL");
     const sessionsEnabled = spec.pipeline.multiClass && urls.postgres !== undefined;
     const load = opts.loadModels ?? loadPipelineModels;
     const models = await load(archive, { backend: opts.backend, threads: opts.threads });
@@ -167,6 +165,7 @@ export class FrameRunner implements PipelineRunner {
             );
             continue;
           }
+          checkServerUrl(kind, url, kind === "redis" ? "Redis URL" : "PostgreSQL URL");
           runner.#leases[kind] = await acquireWriteQueue(kind, url, opts.spoolDir, {
             spoolMaxEntries: opts.spoolMaxEntries,
             spoolMaxBytes: opts.spoolMaxBytes,

@@ -115,6 +115,7 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplayOutcome> {
   let server: HttpServer | undefined;
   let cache: FrameCache | undefined;
   const stats = new ReplayStats();
+  stats.videoFrames = info.frames;
   const total = info.frames ? Math.ceil(info.frames / opts.every) : null;
   const progress = new ProgressBar(total, opts.progress);
   // In real time every line is written at once (someone may be watching the file).

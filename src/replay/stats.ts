@@ -26,6 +26,8 @@ export class ReplayStats {
   events = 0;
   errors = 0;
   lastFrameIndex = -1;
+  /** Frames in the video, when known. */
+  videoFrames: number | null = null;
   #started = performance.now();
 
   addTiming(stage: string, ms: number): void {
@@ -54,7 +56,7 @@ export class ReplayStats {
       stages[name] = { p50: percentile(sorted, 50), p95: percentile(sorted, 95) };
     }
     return {
-      frames: this.lastFrameIndex + 1,
+      frames: Math.max(this.videoFrames ?? 0, this.lastFrameIndex + 1),
       processed: this.processed,
       seconds,
       fps: seconds > 0 ? this.processed / seconds : 0,

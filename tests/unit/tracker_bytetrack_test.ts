@@ -115,3 +115,18 @@ Deno.test("classes are tracked separately", () => {
   assert.equal(typeof a, "number");
   assert.equal(b, undefined, "Frontal starts its own track instead of taking the Car's");
 });
+
+Deno.test("low frame rate: a box moving most of its width per frame keeps its id", () => {
+  const t = new ByteTracker({ highThresh: 0.5, lowThresh: 0.1 });
+  t.update([]);
+  const ids = new Set<number | undefined>();
+  for (let f = 0; f < 8; f++) {
+    const [id] = t.update([car(f * 140, 100, 0.9, 200, 120)]); // IoU 0.18 between frames
+    if (f > 0) ids.add(id);
+  }
+  assert.equal(ids.size, 1);
+  assert.ok(!ids.has(undefined));
+  // but a box that jumped farther than its size is another object
+  const [far] = t.update([car(8 * 140 + 600, 100, 0.9, 200, 120)]);
+  assert.equal(far, undefined);
+});

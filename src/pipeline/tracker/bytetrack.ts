@@ -104,10 +104,17 @@ export class ByteTracker {
       t.confirmed = true;
       this.#extend(t, dets[i], out, i);
     }
-    for (const t of third.tracks) t.state = "removed";
+
+    // 3b. low frame rates: a box that moved by less than its size since the last frame does
+    // not overlap enough for IoU; match what is left by centre distance instead.
+    const near = this.#matchByDistance([...second.tracks, ...third.tracks], third.dets, dets);
+    for (const [t, i] of near.matches) {
+      t.confirmed = true;
+      this.#extend(t, dets[i], out, i);
+    }
 
     // 4. new tracks from confident leftovers; confirmed at once on the very first frame
-    for (const i of third.dets) {
+    for (const i of near.dets) {
       const d = dets[i];
       if (d.confidence < o.newTrackThresh) continue;
       const kalman = initiate(boxToXyah(d.box));
@@ -128,6 +135,7 @@ export class ByteTracker {
     }
 
     for (const t of this.#tracks) {
+      if (!t.confirmed && t.lastFrame < this.#frame) t.state = "removed";
       if (t.state === "lost" && this.#frame - t.lastFrame > o.trackBuffer) t.state = "removed";
     }
     this.#tracks = this.#tracks.filter((t) => t.state !== "removed");
@@ -142,6 +150,33 @@ export class ByteTracker {
     t.lastFrame = this.#frame;
     t.hits++;
     if (t.confirmed) out[i] = t.id;
+  }
+
+  /**
+   * Same-class pairs whose centres are closer than the larger box side and whose sizes differ by
+   * less than 2×.
+   */
+  #matchByDistance(tracks: Track[], detIdx: number[], dets: TrackerDetection[]) {
+    const cost = tracks.map((t) =>
+      detIdx.map((i) => {
+        const d = dets[i];
+        if (d.class !== t.class) return Infinity;
+        const [tw, th] = [t.box[2] - t.box[0], t.box[3] - t.box[1]];
+        const [dw, dh] = [d.box[2] - d.box[0], d.box[3] - d.box[1]];
+        const ratio = (tw * th) / Math.max(1e-6, dw * dh);
+        if (ratio > 4 || ratio < 0.25) return Infinity;
+        const dist = Math.hypot(
+          (t.box[0] + t.box[2] - d.box[0] - d.box[2]) / 2,
+          (t.box[1] + t.box[3] - d.box[1] - d.box[3]) / 2,
+        );
+        return dist / Math.max(tw, th, dw, dh);
+      })
+    );
+    const a = linearAssignment(cost, 1, detIdx.length);
+    return {
+      matches: a.matches.map(([r, c]) => [tracks[r], detIdx[c]] as [Track, number]),
+      dets: a.unmatchedCols.map((c) => detIdx[c]),
+    };
   }
 
   #match(tracks: Track[], detIdx: number[], dets: TrackerDetection[], maxCost: number) {
