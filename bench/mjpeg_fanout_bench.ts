@@ -4,7 +4,11 @@
  * frames (/proc utime+stime), frames delivered / expected, and the delay from the producer's write
  * to a client holding the whole part (p50/p99), carried by a time stamp inside each JPEG.
  *
+ * A bare Deno.serve fan-out of the same bytes is measured after it, as the floor any Deno server
+ * has on this machine (`--no-baseline` skips it).
+ *
  * deno run -A bench/mjpeg_fanout_bench.ts [--clients 1,10,100] [--seconds 10] [--fps 30] [--kb 100]
+ *   [--cap FPS] [--no-baseline]
  */
 import { spawnChild } from "../tests/harness/process.ts";
 import { benchJpeg } from "./lib/bench_frame.ts";
@@ -25,6 +29,7 @@ const kb = Number(arg("kb", "100"));
 /** serve's TARGET_FPS, the per-client cap; by default the source's rate, as deployed. */
 const cap = Number(arg("cap", String(fps)));
 const warmupMs = 3000;
+const baseline = !Deno.args.includes("--no-baseline");
 
 const mainTs = new URL("../main.ts", import.meta.url).pathname;
 const clientsTs = new URL("./lib/fanout_clients.ts", import.meta.url).pathname;
@@ -52,6 +57,74 @@ async function gauge(url: string): Promise<number> {
 }
 
 const rows: (string | number)[][] = [];
+
+interface Target {
+  label: string;
+  streamUrl: string;
+  pid: number;
+  /** Frames made inside the window; undefined when only the rate is known. */
+  produced(start: number, end: number): number;
+  /** Open streams as the server counts them, when it does. */
+  openStreams?: () => Promise<number>;
+}
+
+/** One row per client count (0 = the server with its source only) against one server. */
+async function measure(t: Target, counts: number[]): Promise<void> {
+  for (const n of counts) {
+    const start = nowMs() + warmupMs;
+    const end = start + seconds * 1000;
+    const clients = n === 0 ? undefined : spawnChild(Deno.execPath(), [
+      "run",
+      "-A",
+      clientsTs,
+      t.streamUrl,
+      String(n),
+      String(start),
+      String(end),
+    ]);
+    await sleep(start - nowMs());
+    const cpu0 = await cpuSeconds(t.pid);
+    await sleep(end - nowMs());
+    const cpu1 = await cpuSeconds(t.pid);
+    const rss = await rssMiB(t.pid);
+    const cpu = cpu1 - cpu0;
+    const load = fixed(cpu / seconds * 100, 1);
+    if (!clients) {
+      rows.push([t.label, 0, "–", "–", "–", "–", "–", load, fixed(rss, 0)]);
+      continue;
+    }
+    const status = await clients.status;
+    const line = clients.output().trim().split("\n").pop() ?? "";
+    if (!status.success) throw new Error(`clients failed: ${clients.output()}`);
+    const report: ClientsReport = JSON.parse(line);
+    if (report.errors.length) {
+      console.error(`client errors: ${report.errors.slice(0, 3).join("; ")}`);
+    }
+    const expected = t.produced(start, end) * n;
+    rows.push([
+      t.label,
+      n,
+      `${report.parts} / ${expected} (${fixed(report.parts / expected * 100, 1)} %)`,
+      fixed(cpu / (report.parts / 1000), 3),
+      fixed(percentile(report.delays, 50), 1),
+      fixed(percentile(report.delays, 99), 1),
+      report.ingestDelays.length
+        ? `${fixed(percentile(report.ingestDelays, 50), 1)} / ${
+          fixed(percentile(report.ingestDelays, 99), 1)
+        }`
+        : "–",
+      load,
+      fixed(rss, 0),
+    ]);
+    if (t.openStreams) {
+      // Every stream the clients held must be released once they are gone.
+      for (let i = 0; i < 50 && await t.openStreams() !== 0; i++) await sleep(100);
+      const left = await t.openStreams();
+      if (left !== 0) throw new Error(`${left} MJPEG streams still open after the clients left`);
+    }
+  }
+}
+
 try {
   const url = (await server.waitFor(/listening on (http:\/\/\S+)/, 30_000))[1];
   producer.start();
@@ -62,84 +135,52 @@ try {
     if (i > 100) throw new Error(`no frame reached serve: ${server.output()}`);
     await sleep(100);
   }
-
-  for (const n of [0, ...clientCounts]) {
-    const start = nowMs() + warmupMs;
-    const end = start + seconds * 1000;
-    const clients = n === 0 ? undefined : spawnChild(Deno.execPath(), [
-      "run",
-      "-A",
-      clientsTs,
-      `${url}/stream.mjpg`,
-      String(n),
-      String(start),
-      String(end),
-    ]);
-    await sleep(start - nowMs());
-    const cpu0 = await cpuSeconds(server.pid);
-    await sleep(end - nowMs());
-    const cpu1 = await cpuSeconds(server.pid);
-    const rss = await rssMiB(server.pid);
-    const produced = producer.written.filter((t) => t >= start && t <= end).length;
-    const cpu = cpu1 - cpu0;
-    if (!clients) {
-      rows.push([
-        0,
-        fps,
-        kb,
-        "–",
-        "–",
-        "–",
-        "–",
-        "–",
-        fixed(cpu / seconds * 100, 1),
-        fixed(rss, 0),
-      ]);
-      continue;
-    }
-    const status = await clients.status;
-    const line = clients.output().trim().split("\n").pop() ?? "";
-    if (!status.success) throw new Error(`clients failed: ${clients.output()}`);
-    const report: ClientsReport = JSON.parse(line);
-    if (report.errors.length) {
-      console.error(`client errors: ${report.errors.slice(0, 3).join("; ")}`);
-    }
-    const expected = produced * n;
-    rows.push([
-      n,
-      fps,
-      kb,
-      `${report.parts} / ${expected} (${fixed(report.parts / expected * 100, 1)} %)`,
-      fixed(cpu / (report.parts / 1000), 3),
-      fixed(percentile(report.delays, 50), 1),
-      fixed(percentile(report.delays, 99), 1),
-      `${fixed(percentile(report.ingestDelays, 50), 1)} / ${
-        fixed(percentile(report.ingestDelays, 99), 1)
-      }`,
-      fixed(cpu / seconds * 100, 1),
-      fixed(rss, 0),
-    ]);
-    // Every stream the clients held must be released once they are gone.
-    for (let i = 0; i < 50 && await gauge(url) !== 0; i++) await sleep(100);
-    const left = await gauge(url);
-    if (left !== 0) throw new Error(`${left} MJPEG streams still open after the clients left`);
-  }
+  await measure({
+    label: "detector serve",
+    streamUrl: `${url}/stream.mjpg`,
+    pid: server.pid,
+    produced: (start, end) => producer.written.filter((t) => t >= start && t <= end).length,
+    openStreams: () => gauge(url),
+  }, [0, ...clientCounts]);
 } finally {
   await producer.stop();
   await server.stop();
 }
 
+if (baseline) {
+  // The same bytes from a bare Deno.serve fan-out: what any Deno server can do on this machine.
+  const file = await Deno.makeTempFile({ suffix: ".jpg" });
+  await Deno.writeFile(file, jpeg);
+  const bare = spawnChild(Deno.execPath(), [
+    "run",
+    "-A",
+    new URL("./lib/bare_mjpeg_server.ts", import.meta.url).pathname,
+    file,
+    String(fps),
+  ]);
+  try {
+    const url = (await bare.waitFor(/listening on (http:\/\/\S+)/, 30_000))[1];
+    await measure({
+      label: "bare `Deno.serve` floor",
+      streamUrl: url,
+      pid: bare.pid,
+      produced: (start, end) => Math.round((end - start) / 1000 * fps),
+    }, clientCounts);
+  } finally {
+    await bare.stop();
+    await Deno.remove(file);
+  }
+}
+
 console.log(
   `MJPEG fan-out: one ${jpeg.byteLength} byte 1920x1080 JPEG stream at ${fps} fps from ` +
-    `\`${
-      producer.spec.split(":")[0]
-    }:\` into serve, clients in a separate process, ${seconds} s per row.`,
+    `\`${producer.spec.split(":")[0]}:\` into serve (TARGET_FPS ${cap}), clients in a separate ` +
+    `process, ${seconds} s per row; delay = producer write → client has the whole part.`,
 );
 console.log(machineLine() + "\n");
 console.log(markdownTable([
+  "server",
   "clients",
-  "fps",
-  "frame KB",
   "delivered / expected",
   "server CPU s per 1000 frames",
   "delay p50 ms",
