@@ -96,6 +96,21 @@ for (const fps of [5, 15, 30]) {
   }
 }
 
+console.log(machineLine());
+console.log(
+  `\nCPU seconds per 1000 output frames, 1080p30 H.264 from RTSP → MJPEG (q 5), ${seconds} s each:\n`,
+);
+console.log(markdownTable(
+  ["output fps", "scale", "frames", "ffmpeg CPU s/1000", "source CPU s/1000", "total CPU %"],
+  cpuRows.map((r) => [
+    r.fps,
+    r.scale,
+    r.frames,
+    fixed(r.ffmpegCpu / r.frames * 1000),
+    fixed(r.sourceCpu / r.frames * 1000),
+    fixed((r.ffmpegCpu + r.sourceCpu) / seconds * 100, 0),
+  ]),
+));
 interface LatencyRow {
   config: string;
   parts: number;
@@ -116,7 +131,7 @@ async function measureLatency(spec: string, config: string): Promise<LatencyRow>
     "0",
     "--source",
     `cam=${spec}`,
-  ], { env: { DETECTOR_LOG_LEVEL: "warn" } });
+  ], { env: { DETECTOR_LOG_LEVEL: "info" } });
   const parts: { at: number; frameAt: number; body: Uint8Array }[] = [];
   try {
     const m = await serve.waitFor(/listening on (http:\/\/\S+)/, 30_000);
@@ -183,21 +198,6 @@ const latencyRows = [
 ];
 await server.stop();
 
-console.log(machineLine());
-console.log(
-  `\nCPU seconds per 1000 output frames, 1080p30 H.264 from RTSP → MJPEG (q 5), ${seconds} s each:\n`,
-);
-console.log(markdownTable(
-  ["output fps", "scale", "frames", "ffmpeg CPU s/1000", "source CPU s/1000", "total CPU %"],
-  cpuRows.map((r) => [
-    r.fps,
-    r.scale,
-    r.frames,
-    fixed(r.ffmpegCpu / r.frames * 1000),
-    fixed(r.sourceCpu / r.frames * 1000),
-    fixed((r.ffmpegCpu + r.sourceCpu) / seconds * 100, 0),
-  ]),
-));
 console.log(
   `\nEnd-to-end latency, RTSP server hands frame to RTP → MJPEG client of \`detector serve\` has ` +
     `the part (ms), ${latencySeconds} s each:\n`,

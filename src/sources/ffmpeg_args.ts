@@ -168,8 +168,8 @@ export function canCopy(s: FfmpegSettings): boolean {
 export function ffmpegArgs(s: FfmpegSettings, copy = s.codec === "copy"): string[] {
   const args = ["-hide_banner", "-nostdin", "-nostats", "-loglevel", "info"];
   const us = String(Math.round(s.ioTimeoutMs * 1000));
-  // Latency: frame-threaded decoding and encoding each hold one frame per thread, so decode with
-  // slice threads and encode on one thread; a short analysis gets the first frame out sooner.
+  // Latency: frame-threaded decoding and encoding each hold one frame per thread, so both use
+  // slice threads; a short analysis gets the first frame out sooner.
   args.push("-thread_type", "slice");
   if (s.kind === "rtsp" || s.kind === "http") {
     args.push("-fflags", "nobuffer", "-analyzeduration", "500000");
@@ -192,7 +192,7 @@ export function ffmpegArgs(s: FfmpegSettings, copy = s.codec === "copy"): string
       filters.push(`scale=${s.width ?? -2}:${s.height ?? -2}`);
     }
     if (filters.length) args.push("-vf", filters.join(","));
-    args.push("-c:v", "mjpeg", "-q:v", String(s.quality), "-threads", "1");
+    args.push("-c:v", "mjpeg", "-q:v", String(s.quality), "-thread_type", "slice");
   }
   args.push("-f", "image2pipe", "pipe:1");
   return args;
