@@ -192,7 +192,16 @@ export class FfmpegSource implements Source {
     const parser = new FfmpegLogParser();
     const splitter = new JpegSplitter(this.opts.maxFrameBytes ?? 16 * 1024 * 1024);
     const args = ffmpegArgs(s, this.#copy);
-    const child = spawnTracked(ffmpegPath(), args, "ffmpeg");
+    let child: TrackedChild;
+    try {
+      child = spawnTracked(ffmpegPath(), args, "ffmpeg");
+    } catch (err) {
+      throw new FfmpegFailure(
+        "no_ffmpeg",
+        `ffmpeg could not be started (${ffmpegPath()}): ${errorMessage(err)}; install ffmpeg or ` +
+          "point FFMPEG at it",
+      );
+    }
     this.#child = child;
     this.#stderrTail = [];
     this.#log.debug("ffmpeg started", {

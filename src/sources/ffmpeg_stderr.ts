@@ -111,6 +111,11 @@ const rules: { code: string; pattern: RegExp; message: string }[] = [
     message: "TLS handshake failed",
   },
   {
+    code: "no_ffmpeg",
+    pattern: /failed to execute|cannot start ffmpeg/i,
+    message: "ffmpeg could not be started: install ffmpeg or point FFMPEG at it",
+  },
+  {
     code: "no_such_file",
     pattern: /No such file or directory/i,
     message: "file not found",

@@ -94,6 +94,11 @@ Deno.test("ffmpeg stderr: stream facts and failure reasons", () => {
     classifyFailure(["Connection to tcp://h:554 failed: Connection refused"])?.code,
     "refused",
   );
+  assert.equal(
+    classifyFailure(["setpriv: failed to execute ffmpeg: No such file or directory"])?.code,
+    "no_ffmpeg",
+  );
+  assert.equal(classifyFailure(["/v/a.mp4: No such file or directory"])?.code, "no_such_file");
   assert.equal(classifyFailure(["all good"]), undefined);
 });
 
