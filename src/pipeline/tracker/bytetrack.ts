@@ -154,40 +154,66 @@ export class ByteTracker {
 
   /**
    * Same-class pairs whose centres are closer than the larger box side and whose sizes differ by
-   * less than 2×.
+   * less than 4× in area.
    */
   #matchByDistance(tracks: Track[], detIdx: number[], dets: TrackerDetection[]) {
-    const cost = tracks.map((t) =>
-      detIdx.map((i) => {
-        const d = dets[i];
-        if (d.class !== t.class) return Infinity;
-        const [tw, th] = [t.box[2] - t.box[0], t.box[3] - t.box[1]];
-        const [dw, dh] = [d.box[2] - d.box[0], d.box[3] - d.box[1]];
-        const ratio = (tw * th) / Math.max(1e-6, dw * dh);
-        if (ratio > 4 || ratio < 0.25) return Infinity;
-        const dist = Math.hypot(
-          (t.box[0] + t.box[2] - d.box[0] - d.box[2]) / 2,
-          (t.box[1] + t.box[3] - d.box[1] - d.box[3]) / 2,
-        );
-        return dist / Math.max(tw, th, dw, dh);
-      })
-    );
-    const a = linearAssignment(cost, 1, detIdx.length);
-    return {
-      matches: a.matches.map(([r, c]) => [tracks[r], detIdx[c]] as [Track, number]),
-      dets: a.unmatchedCols.map((c) => detIdx[c]),
-    };
+    return this.#assign(tracks, detIdx, dets, 1, (t, d) => {
+      const [tw, th] = [t.box[2] - t.box[0], t.box[3] - t.box[1]];
+      const [dw, dh] = [d.box[2] - d.box[0], d.box[3] - d.box[1]];
+      const ratio = (tw * th) / Math.max(1e-6, dw * dh);
+      if (ratio > 4 || ratio < 0.25) return Infinity;
+      const dist = Math.hypot(
+        (t.box[0] + t.box[2] - d.box[0] - d.box[2]) / 2,
+        (t.box[1] + t.box[3] - d.box[1] - d.box[3]) / 2,
+      );
+      return dist / Math.max(tw, th, dw, dh);
+    });
   }
 
   #match(tracks: Track[], detIdx: number[], dets: TrackerDetection[], maxCost: number) {
-    const cost = tracks.map((t) =>
-      detIdx.map((i) => dets[i].class === t.class ? 1 - iou(t.box, dets[i].box) : Infinity)
-    );
-    const a = linearAssignment(cost, maxCost, detIdx.length);
+    return this.#assign(tracks, detIdx, dets, maxCost, (t, d) => 1 - iou(t.box, d.box));
+  }
+
+  /**
+   * Minimum-cost matching per class. Rows and columns without any allowed pair are left out of
+   * the assignment problem, which keeps it small however many tracks and detections there are.
+   */
+  #assign(
+    tracks: Track[],
+    detIdx: number[],
+    dets: TrackerDetection[],
+    maxCost: number,
+    costOf: (t: Track, d: TrackerDetection) => number,
+  ): { matches: [Track, number][]; tracks: Track[]; dets: number[] } {
+    const byClass = new Map<string, { tracks: Track[]; dets: number[] }>();
+    const group = (c: string) => {
+      let g = byClass.get(c);
+      if (!g) byClass.set(c, g = { tracks: [], dets: [] });
+      return g;
+    };
+    for (const t of tracks) group(t.class).tracks.push(t);
+    for (const i of detIdx) group(dets[i].class).dets.push(i);
+    const matched = new Set<Track>();
+    const usedDets = new Set<number>();
+    const matches: [Track, number][] = [];
+    for (const g of byClass.values()) {
+      if (!g.tracks.length || !g.dets.length) continue;
+      const full = g.tracks.map((t) => g.dets.map((i) => costOf(t, dets[i])));
+      const rows = g.tracks.map((_, r) => r).filter((r) => full[r].some((c) => c <= maxCost));
+      const cols = g.dets.map((_, c) => c).filter((c) => rows.some((r) => full[r][c] <= maxCost));
+      if (!rows.length) continue;
+      const cost = rows.map((r) => cols.map((c) => full[r][c]));
+      for (const [r, c] of linearAssignment(cost, maxCost, cols.length).matches) {
+        const t = g.tracks[rows[r]], i = g.dets[cols[c]];
+        matches.push([t, i]);
+        matched.add(t);
+        usedDets.add(i);
+      }
+    }
     return {
-      matches: a.matches.map(([r, c]) => [tracks[r], detIdx[c]] as [Track, number]),
-      tracks: a.unmatchedRows.map((r) => tracks[r]),
-      dets: a.unmatchedCols.map((c) => detIdx[c]),
+      matches,
+      tracks: tracks.filter((t) => !matched.has(t)),
+      dets: detIdx.filter((i) => !usedDets.has(i)),
     };
   }
 }

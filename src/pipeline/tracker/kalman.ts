@@ -1,6 +1,7 @@
 /**
  * Constant-velocity Kalman filter over boxes as (cx, cy, aspect, height), as in ByteTrack/SORT:
- * state = those four plus their velocities; noise scales with the box height.
+ * state = those four plus their velocities; noise scales with the box height. States are flat
+ * typed arrays updated in place (this runs for every track on every frame).
  */
 
 export type Vec = number[];
@@ -9,29 +10,11 @@ export type Mat = number[][];
 const STD_POS = 1 / 20;
 const STD_VEL = 1 / 160;
 
-function zeros(r: number, c: number): Mat {
-  return Array.from({ length: r }, () => new Array<number>(c).fill(0));
-}
-
-function mul(a: Mat, b: Mat): Mat {
-  const n = a.length, m = b[0].length, k = b.length;
-  const out = zeros(n, m);
-  for (let i = 0; i < n; i++) {
-    for (let p = 0; p < k; p++) {
-      const v = a[i][p];
-      if (v === 0) continue;
-      for (let j = 0; j < m; j++) out[i][j] += v * b[p][j];
-    }
-  }
-  return out;
-}
-
-function transpose(a: Mat): Mat {
-  return a[0].map((_, j) => a.map((row) => row[j]));
-}
-
-function mulVec(a: Mat, v: Vec): Vec {
-  return a.map((row) => row.reduce((s, x, j) => s + x * v[j], 0));
+export interface KalmanState {
+  /** x, y, a, h, vx, vy, va, vh */
+  mean: Float64Array;
+  /** 8×8 covariance, row-major. */
+  cov: Float64Array;
 }
 
 /** Inverse of a small square matrix by Gauss-Jordan with partial pivoting. */
@@ -55,31 +38,6 @@ export function invert(m: Mat): Mat {
   return a.map((row) => row.slice(n));
 }
 
-const F: Mat = (() => {
-  const f = zeros(8, 8);
-  for (let i = 0; i < 8; i++) f[i][i] = 1;
-  for (let i = 0; i < 4; i++) f[i][i + 4] = 1;
-  return f;
-})();
-const FT = transpose(F);
-const H: Mat = (() => {
-  const h = zeros(4, 8);
-  for (let i = 0; i < 4; i++) h[i][i] = 1;
-  return h;
-})();
-const HT = transpose(H);
-
-function diag(v: Vec): Mat {
-  const d = zeros(v.length, v.length);
-  v.forEach((x, i) => d[i][i] = x);
-  return d;
-}
-
-export interface KalmanState {
-  mean: Vec;
-  cov: Mat;
-}
-
 /** A new state from a measurement (cx, cy, aspect, h), velocities unknown (large variance). */
 export function initiate(z: Vec): KalmanState {
   const h = z[3];
@@ -93,40 +51,63 @@ export function initiate(z: Vec): KalmanState {
     1e-5,
     10 * STD_VEL * h,
   ];
-  return { mean: [...z, 0, 0, 0, 0], cov: diag(std.map((s) => s * s)) };
-}
-
-/** One frame ahead. */
-export function predict(s: KalmanState): KalmanState {
-  const h = s.mean[3];
-  const std = [
-    STD_POS * h,
-    STD_POS * h,
-    1e-2,
-    STD_POS * h,
-    STD_VEL * h,
-    STD_VEL * h,
-    1e-5,
-    STD_VEL * h,
-  ];
-  const cov = mul(mul(F, s.cov), FT);
-  std.forEach((x, i) => cov[i][i] += x * x);
-  return { mean: mulVec(F, s.mean), cov };
-}
-
-/** Corrects the state with a measurement (cx, cy, aspect, h). */
-export function update(s: KalmanState, z: Vec): KalmanState {
-  const h = s.mean[3];
-  const r = [STD_POS * h, STD_POS * h, 1e-1, STD_POS * h];
-  const projMean = mulVec(H, s.mean);
-  const projCov = mul(mul(H, s.cov), HT);
-  r.forEach((x, i) => projCov[i][i] += x * x);
-  const gain = mul(mul(s.cov, HT), invert(projCov)); // 8x4
-  const innovation = z.map((v, i) => v - projMean[i]);
-  const mean = s.mean.map((v, i) => v + gain[i].reduce((acc, g, j) => acc + g * innovation[j], 0));
-  const kskt = mul(mul(gain, projCov), transpose(gain));
-  const cov = s.cov.map((row, i) => row.map((v, j) => v - kskt[i][j]));
+  const mean = new Float64Array(8);
+  mean.set(z.slice(0, 4));
+  const cov = new Float64Array(64);
+  for (let i = 0; i < 8; i++) cov[i * 9] = std[i] * std[i];
   return { mean, cov };
+}
+
+/** One frame ahead, in place: x' = F x, P' = F P Fᵀ + Q with F = [[I, I], [0, I]]. */
+export function predict(s: KalmanState): KalmanState {
+  const m = s.mean, P = s.cov;
+  const h = m[3];
+  for (let i = 0; i < 4; i++) m[i] += m[i + 4];
+  for (let i = 0; i < 4; i++) {
+    for (let j = 0; j < 4; j++) {
+      const pv = P[i * 8 + j + 4], vp = P[(i + 4) * 8 + j], vv = P[(i + 4) * 8 + j + 4];
+      P[i * 8 + j] += pv + vp + vv;
+      P[i * 8 + j + 4] = pv + vv;
+      P[(i + 4) * 8 + j] = vp + vv;
+    }
+  }
+  const qp = STD_POS * h, qv = STD_VEL * h;
+  const q = [qp, qp, 1e-2, qp, qv, qv, 1e-5, qv];
+  for (let i = 0; i < 8; i++) P[i * 9] += q[i] * q[i];
+  return s;
+}
+
+/** Corrects the state with a measurement (cx, cy, aspect, h), in place. */
+export function update(s: KalmanState, z: Vec): KalmanState {
+  const m = s.mean, P = s.cov;
+  const h = m[3];
+  const r = [STD_POS * h, STD_POS * h, 1e-1, STD_POS * h];
+  // S = H P Hᵀ + R (the top-left 4×4 block of P plus R)
+  const S: Mat = [0, 1, 2, 3].map((i) => [0, 1, 2, 3].map((j) => P[i * 8 + j]));
+  for (let i = 0; i < 4; i++) S[i][i] += r[i] * r[i];
+  const Si = invert(S);
+  // K = P Hᵀ S⁻¹ (8×4)
+  const K = new Float64Array(32);
+  for (let i = 0; i < 8; i++) {
+    for (let j = 0; j < 4; j++) {
+      let acc = 0;
+      for (let k = 0; k < 4; k++) acc += P[i * 8 + k] * Si[k][j];
+      K[i * 4 + j] = acc;
+    }
+  }
+  const y = [0, 1, 2, 3].map((i) => z[i] - m[i]);
+  for (let i = 0; i < 8; i++) {
+    m[i] += K[i * 4] * y[0] + K[i * 4 + 1] * y[1] + K[i * 4 + 2] * y[2] + K[i * 4 + 3] * y[3];
+  }
+  // P' = P − K H P (H P = the top four rows of P)
+  const HP = P.slice(0, 32);
+  for (let i = 0; i < 8; i++) {
+    for (let j = 0; j < 8; j++) {
+      P[i * 8 + j] -= K[i * 4] * HP[j] + K[i * 4 + 1] * HP[8 + j] + K[i * 4 + 2] * HP[16 + j] +
+        K[i * 4 + 3] * HP[24 + j];
+    }
+  }
+  return s;
 }
 
 /** [x1,y1,x2,y2] ⇄ (cx, cy, aspect = w/h, h). */
@@ -135,7 +116,7 @@ export function boxToXyah(b: [number, number, number, number]): Vec {
   return [b[0] + w / 2, b[1] + h / 2, w / h, h];
 }
 
-export function xyahToBox(m: Vec): [number, number, number, number] {
+export function xyahToBox(m: ArrayLike<number>): [number, number, number, number] {
   const h = m[3], w = m[2] * h;
   return [m[0] - w / 2, m[1] - h / 2, m[0] + w / 2, m[1] + h / 2];
 }
