@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { errorMessage, logger } from "../core/log.ts";
 import type { BackendChoice } from "../inference/types.ts";
 import { runReplay } from "../replay/replay.ts";
-import { envString, parseDuration, parseNumber } from "./env.ts";
+import { envNumber, envString, parseDuration, parseNumber } from "./env.ts";
 
 const log = logger("replay");
 
@@ -61,15 +61,13 @@ export function registerReplay(program: Command): void {
     )
     .option(
       "--tracking <mode>",
-      "bytetrack: one session per tracked vehicle; per-frame: every frame is an event (original)",
+      "bytetrack (default): one session per tracked vehicle; per-frame: every frame is an event",
       oneOf("--tracking", ["bytetrack", "per-frame"] as const),
-      "bytetrack",
     )
     .option(
       "--session-cooldown <dur>",
-      "bytetrack: how long a lost vehicle keeps its session; per-frame: least time between events",
+      "bytetrack: how long a lost vehicle keeps its session; per-frame: least time between events (default 10s)",
       parseDuration("--session-cooldown"),
-      2000,
     )
     .option(
       "--spool-dir <dir>",
@@ -108,7 +106,9 @@ export function registerReplay(program: Command): void {
       "after",
       `
 Environment: DETECTOR_REDIS_URL, DETECTOR_POSTGRES_URL override the archive's redis/postgresql
-blocks; DETECTOR_SPOOL_DIR is the default --spool-dir (./spool).
+blocks; DETECTOR_SPOOL_DIR (./spool), DETECTOR_TRACKING (bytetrack) and
+DETECTOR_SESSION_COOLDOWN_SEC (10) are the defaults of --spool-dir, --tracking, --session-cooldown;
+DETECTOR_SPOOL_MAX_ENTRIES (10000) and DETECTOR_SPOOL_MAX_MB (256) bound the spool per server.
 
 Examples:
   detector replay traffic.mp4 --mpta pipelines/car_frontal_full.mpta --dry-run
@@ -135,8 +135,12 @@ Examples:
           annotate: o.annotate,
           dryRun: Boolean(o.dryRun),
           serve: o.serve ? parseListen(o.serve) : undefined,
-          tracking: o.tracking,
-          sessionCooldownMs: o.sessionCooldown,
+          tracking: o.tracking ??
+            oneOf("DETECTOR_TRACKING", ["bytetrack", "per-frame"] as const)(
+              envString("DETECTOR_TRACKING") ?? "bytetrack",
+            ),
+          sessionCooldownMs: o.sessionCooldown ??
+            (envNumber("DETECTOR_SESSION_COOLDOWN_SEC") ?? 10) * 1000,
           spoolDir: o.spoolDir ?? envString("DETECTOR_SPOOL_DIR") ?? "./spool",
           backend: o.backend as BackendChoice,
           threads: o.threads,

@@ -20,6 +20,7 @@ import { postgresUrl } from "../actions/postgres_actions.ts";
 import { redisUrl } from "../actions/redis_actions.ts";
 import type { TemplateValues } from "../actions/template.ts";
 import type { WriteOp } from "../actions/write_op.ts";
+import { envNumber } from "../cli/env.ts";
 import { errorMessage, type Logger, logger } from "../core/log.ts";
 import { metrics } from "../core/metrics.ts";
 import { redactUrl } from "../core/redact.ts";
@@ -166,9 +167,10 @@ export class FrameRunner implements PipelineRunner {
             continue;
           }
           checkServerUrl(kind, url, kind === "redis" ? "Redis URL" : "PostgreSQL URL");
+          const maxMb = envNumber("DETECTOR_SPOOL_MAX_MB");
           runner.#leases[kind] = await acquireWriteQueue(kind, url, opts.spoolDir, {
-            spoolMaxEntries: opts.spoolMaxEntries,
-            spoolMaxBytes: opts.spoolMaxBytes,
+            spoolMaxEntries: opts.spoolMaxEntries ?? envNumber("DETECTOR_SPOOL_MAX_ENTRIES"),
+            spoolMaxBytes: opts.spoolMaxBytes ?? (maxMb ? maxMb * 1024 * 1024 : undefined),
             log,
           });
           log.info(`${kind} writes go to ${redactUrl(url)}`, { spoolDir: opts.spoolDir });

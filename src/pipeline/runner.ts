@@ -21,9 +21,12 @@ export interface RunnerOptions {
   postgresUrl?: string;
   /** Directory of the on-disk spool for failed writes (MPTA.md "When Redis or PostgreSQL is down"). */
   spoolDir: string;
-  /** Largest number of spooled writes per server before the oldest are dropped (default 10000). */
+  /**
+   * Largest number of spooled writes per server before the oldest are dropped (default: env
+   * DETECTOR_SPOOL_MAX_ENTRIES, else 10000).
+   */
   spoolMaxEntries?: number;
-  /** Largest total size of spooled writes per server in bytes (default 256 MiB). */
+  /** Largest total size of spooled writes per server in bytes (env DETECTOR_SPOOL_MAX_MB, 256 MiB). */
   spoolMaxBytes?: number;
   /**
    * "bytetrack": one session per tracked vehicle (IoU + Kalman tracker per camera).
