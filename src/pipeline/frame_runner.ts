@@ -293,7 +293,7 @@ export class FrameRunner implements PipelineRunner {
     result.sessionId = decision.sessionId;
     if (decision.fire) {
       const tActions = performance.now();
-      result.eventFired = await this.#fire(rootRun, decision.sessionId, frame, ctx, anchor ?? best);
+      result.eventFired = await this.#fire(rootRun, decision.sessionId, frame, ctx, best);
       timings.actions = performance.now() - tActions;
     } else if (!ready) {
       result.skipped = "incomplete";
@@ -416,6 +416,7 @@ export class FrameRunner implements PipelineRunner {
 
 /** True when a box reaches within 2 px of the frame's edge (the object is probably cut). */
 export function touchesBorder(box: number[], width: number, height: number): boolean {
+  if (!(width > 0 && height > 0)) return false;
   const m = 2;
   return box[0] <= m || box[1] <= m || box[2] >= width - m || box[3] >= height - m;
 }
