@@ -37,6 +37,7 @@ export interface ServeOptions {
   history?: string;
   historyKeep?: number;
   pushMaxFrameBytes?: number;
+  pushMaxMessages?: number;
   /** ffmpeg sources: stall timeout, RTSP transport, MJPEG quality, max retries. */
   ffmpeg?: FfmpegCliSettings;
 }
@@ -116,6 +117,12 @@ export function registerServe(program: Command): void {
       parseNumber("--history-keep", 1, 1_000_000),
       20,
     )
+    .option(
+      "--push-max-messages <n>",
+      "WebSocket push messages per second taken from all cameras together; a camera over its " +
+        "share is disconnected, 0 = no cap (env DETECTOR_PUSH_MAX_MESSAGES, default 20000)",
+      parseNumber("--push-max-messages", 0),
+    )
     .addHelpText(
       "after",
       `
@@ -147,6 +154,7 @@ Examples:
         mqtt: opts.mqtt,
         history: opts.history ?? envString("DETECTOR_HISTORY_DIR"),
         historyKeep: opts.historyKeep,
+        pushMaxMessages: opts.pushMaxMessages ?? envIn("DETECTOR_PUSH_MAX_MESSAGES", 0),
         pushMaxFrameBytes: cmd.getOptionValueSource("maxFrameBytes") === "default"
           ? PUSH_MAX_FRAME_BYTES
           : opts.maxFrameBytes,
@@ -210,6 +218,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     historyDir: opts.history,
     historyKeep: opts.historyKeep ?? 20,
     maxFrameBytes: opts.pushMaxFrameBytes ?? PUSH_MAX_FRAME_BYTES,
+    maxMessagesPerSecond: opts.pushMaxMessages,
     pulled: (camera) => pulled.has(camera),
     host: opts.host,
   });

@@ -4,7 +4,7 @@ import { HistoryStore } from "../history/history_store.ts";
 import type { IngestServices } from "./ingest_services.ts";
 import { MqttIngest } from "./mqtt_ingest.ts";
 import { parseMqttUrl } from "./mqtt_url.ts";
-import { PushServer } from "./push_socket.ts";
+import { PUSH_MAX_MESSAGES_PER_SECOND, PushServer } from "./push_socket.ts";
 import { PushSink } from "./push_sink.ts";
 
 export interface IngestOptions {
@@ -15,6 +15,8 @@ export interface IngestOptions {
   historyDir?: string;
   historyKeep: number;
   maxFrameBytes: number;
+  /** WebSocket push messages per second over all connections; 0 = no cap. */
+  maxMessagesPerSecond?: number;
   /** Cameras fed by `--source`. */
   pulled: (camera: string) => boolean;
   /** The bind address, to warn when unauthenticated uploads are reachable from the network. */
@@ -43,7 +45,11 @@ export async function startIngest(
 ): Promise<{ services: IngestServices; stop: () => Promise<void> }> {
   const mqttSpecs = opts.mqtt.map(parseMqttUrl);
   const sink = new PushSink(cache, { maxFrameBytes: opts.maxFrameBytes, pulled: opts.pulled });
-  const push = new PushServer({ secret: opts.pushSecret, sink });
+  const push = new PushServer({
+    secret: opts.pushSecret,
+    sink,
+    maxMessagesPerSecond: opts.maxMessagesPerSecond,
+  });
   let history: HistoryStore | undefined;
   if (opts.historyDir) {
     history = new HistoryStore({ dir: opts.historyDir, keep: opts.historyKeep });
@@ -58,7 +64,10 @@ export async function startIngest(
     });
   }
   if (push.enabled) {
-    log.info("WebSocket push on at /push", { maxFrameBytes: opts.maxFrameBytes });
+    log.info("WebSocket push on at /push", {
+      maxFrameBytes: opts.maxFrameBytes,
+      maxMessagesPerSecond: opts.maxMessagesPerSecond ?? PUSH_MAX_MESSAGES_PER_SECOND,
+    });
   } else {
     log.info("WebSocket push disabled: no --push-secret / DETECTOR_PUSH_SECRET");
   }

@@ -11,6 +11,7 @@ import {
 import { verifyPushToken } from "./push_token.ts";
 import { countRejected, type PushSink } from "./push_sink.ts";
 import { LogThrottle } from "./log_throttle.ts";
+import { PushRateGuard } from "./push_rate_guard.ts";
 
 export interface PushServerOptions {
   /** Server secret of the camera tokens; without it push is disabled. */
@@ -18,7 +19,12 @@ export interface PushServerOptions {
   sink: PushSink;
   handshakeTimeoutMs?: number;
   maxConnections?: number;
+  /** Messages per second taken from all connections together; 0 = no cap. */
+  maxMessagesPerSecond?: number;
 }
+
+/** Default cap of WebSocket messages per second over all push connections. */
+export const PUSH_MAX_MESSAGES_PER_SECOND = 20_000;
 
 const log = logger("push");
 const encoder = new TextEncoder();
@@ -47,6 +53,7 @@ export class PushServer {
   #maxConnections: number;
   #sockets = new Set<WebSocket>();
   #throttle = new LogThrottle();
+  #rate: PushRateGuard;
 
   constructor(opts: PushServerOptions) {
     this.#secret = opts.secret;
@@ -54,6 +61,7 @@ export class PushServer {
     this.#sink = opts.sink;
     this.#handshakeTimeoutMs = opts.handshakeTimeoutMs ?? 10_000;
     this.#maxConnections = opts.maxConnections ?? 1024;
+    this.#rate = new PushRateGuard(opts.maxMessagesPerSecond ?? PUSH_MAX_MESSAGES_PER_SECOND);
   }
 
   handle(req: Request, info: Deno.ServeHandlerInfo): Response {
@@ -100,6 +108,7 @@ export class PushServer {
     let camera: string | undefined;
     let closed = false;
     let frames = 0;
+    const rate = this.#rate.open();
     const refuse = (reason: string, code: number, message: string) => {
       if (closed) return;
       closed = true;
@@ -136,6 +145,8 @@ export class PushServer {
     };
     socket.onmessage = (e: MessageEvent) => {
       if (closed) return;
+      const tooFast = this.#rate.admit(rate);
+      if (tooFast) return refuse("rate_limit", CLOSE_POLICY, tooFast);
       let bytes: Uint8Array;
       if (typeof e.data === "string") {
         if (parser.handshakeDone) {
@@ -183,6 +194,7 @@ export class PushServer {
     };
     socket.onclose = (e: CloseEvent) => {
       clearTimeout(timer);
+      this.#rate.close();
       if (this.#sockets.delete(socket)) open--;
       if (closed) return;
       closed = true;

@@ -3,7 +3,17 @@ import { createHmac } from "node:crypto";
 import { startDetector } from "../harness/detector.ts";
 import { solidJpeg } from "../harness/jpeg_fixtures.ts";
 import { eventually, spawnChild } from "../harness/process.ts";
-import { metrics, metricValue } from "../harness/push_client.ts";
+import {
+  closePeer,
+  framed,
+  handshake,
+  metrics,
+  metricValue,
+  openPush,
+  openRawPush,
+  rawWsFrame,
+  repeatBytes,
+} from "../harness/push_client.ts";
 import { camera } from "./source_helpers.ts";
 
 const SECRET = "flood-secret";
@@ -101,5 +111,69 @@ Deno.test("10 000 tiny frames per second: every one accepted, /healthz within 10
   } finally {
     await det.stop();
     await Deno.remove(history, { recursive: true });
+  }
+});
+
+Deno.test("a sender over the message cap is cut off; other cameras and /healthz carry on", async () => {
+  const det = await startDetector(["serve"], { DETECTOR_PUSH_SECRET: SECRET });
+  try {
+    const tiny = await solidJpeg(8, 8, [10, 20, 30], 50);
+    const steady = await openPush(det.url);
+    steady.send(handshake(6, token(6)));
+    const port = Number(new URL(det.url).port);
+    const flood = await openRawPush(port, 7, token(7));
+    const batch = repeatBytes(rawWsFrame(framed(tiny)), 2000);
+    // As fast as TCP takes it: far more than the server can handle, until the server cuts it off.
+    const flooding = (async () => {
+      let written = 0;
+      try {
+        while (true) {
+          let off = 0;
+          while (off < batch.byteLength) off += await flood.write(batch.subarray(off));
+          written += off;
+        }
+      } catch {
+        return written;
+      } finally {
+        try {
+          flood.close();
+        } catch { /* already closed */ }
+      }
+    })();
+    const latencies: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      steady.send(tiny);
+      const t0 = performance.now();
+      const res = await fetch(`${det.url}/healthz`);
+      assert.equal(res.status, 200);
+      await res.body?.cancel();
+      latencies.push(performance.now() - t0);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const written = await flooding;
+    assert.ok(written > 0);
+    await det.waitFor(/push connection refused.*camera=7.*over \d+ messages per second/);
+    const text = await metrics(det.url);
+    assert.equal(
+      metricValue(text, "detector_push_rejected_total", { reason: "rate_limit", via: "ws" }),
+      1,
+    );
+    await eventually(async () => (await camera(det.url, "6")).seq === 20, "steady camera frames");
+    assert.equal(steady.ws.readyState, WebSocket.OPEN, "the steady camera stays connected");
+    await closePeer(steady);
+    latencies.sort((a, b) => a - b);
+    const p90 = latencies[Math.floor(latencies.length * 0.9)];
+    console.log(
+      `saturating flood: /healthz p90 ${p90.toFixed(1)} ms, worst ${
+        latencies.at(-1)!.toFixed(1)
+      } ms`,
+    );
+    assert.ok(p90 < HEALTHZ_BOUND_MS, `90% of /healthz answers took up to ${p90.toFixed(1)} ms`);
+    assert.ok(
+      latencies.at(-1)! < 1000,
+      `a /healthz answer took ${latencies.at(-1)!.toFixed(1)} ms`,
+    );
+  } finally {
+    await det.stop();
   }
 });
