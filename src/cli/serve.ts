@@ -133,11 +133,15 @@ Environment (the MJPEG server's names are honoured; flags win):
 
 Routes: /  /stream.mjpg  /snapshot.jpg  /cameras  /cameras/NAME/stream.mjpg
         /cameras/NAME/snapshot.jpg  /cameras/NAME/events  /healthz  /metrics
+Push:   /push (WebSocket)  POST /api/clients/NAME/screenshot  POST /cameras/NAME/image
+        POST /update-image  /list  /screenshots/NAME  /cameras/NAME/events?images=1
+        /cameras/NAME/history  /cameras/NAME/history/MS.jpg
 
 Examples:
   detector serve --source demo=testpattern:
   detector serve --source printer=tcp://127.0.0.1:9000 --port 8081
-  FRAMES_DIR_ABS=/srv/frames TARGET_FPS=20 detector serve --host 0.0.0.0`,
+  FRAMES_DIR_ABS=/srv/frames TARGET_FPS=20 detector serve --host 0.0.0.0
+  DETECTOR_PUSH_SECRET=s3cret detector serve --history /srv/shots --mqtt 'mqtt://broker:1883/infoscreen/+/screenshot'`,
     )
     .action(async (opts, cmd: Command) => {
       await runServe({
