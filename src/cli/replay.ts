@@ -8,7 +8,7 @@ const log = logger("replay");
 
 /** `:8080`, `8080`, `0.0.0.0:8080`, `[::1]:8080` → host and port (default host 127.0.0.1). */
 export function parseListen(value: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]*))?:?(\d+)$/.exec(value.trim());
+  const m = /^(?:(?:\[([^\]]+)\]|([^:[\]]*)):)?(\d+)$/.exec(value.trim());
   const port = m ? Number(m[3]) : NaN;
   if (!m || !(port >= 0 && port <= 65535)) {
     throw new Error(`--serve expects [HOST]:PORT like :8080, got "${value}"`);
