@@ -37,7 +37,9 @@ async function load(msg: Extract<WorkerRequest, { type: "load" }>): Promise<void
     } else {
       const web = await import("onnxruntime-web");
       web.env.wasm.wasmPaths = msg.wasmPaths;
-      web.env.wasm.numThreads = msg.threads;
+      // Multi-threaded wasm (nested workers on a SharedArrayBuffer) hung about one start in four
+      // under Deno 2.9, spinning a core; the wasm fallback runs single-threaded.
+      web.env.wasm.numThreads = 1;
       web.env.logLevel = "error";
       ort = web as unknown as OrtModule;
     }
