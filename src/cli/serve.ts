@@ -36,6 +36,7 @@ export interface ServeOptions {
   mqtt?: string[];
   history?: string;
   historyKeep?: number;
+  historyIntervalMs?: number;
   pushMaxFrameBytes?: number;
   pushMaxMessages?: number;
   /** ffmpeg sources: stall timeout, RTSP transport, MJPEG quality, max retries. */
@@ -118,6 +119,13 @@ export function registerServe(program: Command): void {
       20,
     )
     .option(
+      "--history-interval <dur>",
+      "at most one history frame per camera per this period, so a 30 fps camera does not fill " +
+        "the history in a second; 0 keeps every frame",
+      parseDuration("--history-interval"),
+      1000,
+    )
+    .option(
       "--push-max-messages <n>",
       "WebSocket push messages per second taken from all cameras together; a camera over its " +
         "share is disconnected, 0 = no cap (env DETECTOR_PUSH_MAX_MESSAGES, default 20000)",
@@ -158,6 +166,7 @@ Examples:
         mqtt: opts.mqtt,
         history: opts.history ?? envString("DETECTOR_HISTORY_DIR"),
         historyKeep: opts.historyKeep,
+        historyIntervalMs: opts.historyInterval,
         pushMaxMessages: opts.pushMaxMessages ?? envIn("DETECTOR_PUSH_MAX_MESSAGES", 0),
         pushMaxFrameBytes: cmd.getOptionValueSource("maxFrameBytes") === "default"
           ? PUSH_MAX_FRAME_BYTES
@@ -221,6 +230,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     mqtt: opts.mqtt ?? [],
     historyDir: opts.history,
     historyKeep: opts.historyKeep ?? 20,
+    historyIntervalMs: opts.historyIntervalMs ?? 1000,
     maxFrameBytes: opts.pushMaxFrameBytes ?? PUSH_MAX_FRAME_BYTES,
     maxMessagesPerSecond: opts.pushMaxMessages,
     pulled: (camera) => pulled.has(camera),

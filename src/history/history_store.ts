@@ -12,6 +12,8 @@ export interface HistoryOptions {
   keep: number;
   /** Frames waiting to be written; when full, new frames are dropped and counted. */
   queueMax?: number;
+  /** At most one history frame per camera per this many ms (0 = every frame). */
+  minIntervalMs?: number;
 }
 
 export interface RestoredCamera {
@@ -30,6 +32,9 @@ export class HistoryStore {
   readonly dir: string;
   readonly keep: number;
   readonly queueMax: number;
+  readonly minIntervalMs: number;
+  /** Capture time of the last frame taken for history, per camera. */
+  #lastTaken = new Map<string, number>();
   /** Timestamps on disk per camera, ascending. */
   #index = new Map<string, number[]>();
   #queue: Frame[] = [];
@@ -42,6 +47,7 @@ export class HistoryStore {
     this.dir = opts.dir;
     this.keep = Math.max(1, Math.floor(opts.keep));
     this.queueMax = opts.queueMax ?? 64;
+    this.minIntervalMs = Math.max(0, opts.minIntervalMs ?? 0);
     metrics.collect(() => [{
       name: "detector_history_queue",
       type: "gauge",
@@ -148,6 +154,9 @@ export class HistoryStore {
       }
       return;
     }
+    const last = this.#lastTaken.get(frame.camera);
+    if (last !== undefined && frame.at - last < this.minIntervalMs && frame.at >= last) return;
+    this.#lastTaken.set(frame.camera, frame.at);
     if (this.#queue.length >= this.queueMax) {
       metrics.inc(
         "detector_history_dropped_total",

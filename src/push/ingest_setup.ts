@@ -14,6 +14,8 @@ export interface IngestOptions {
   mqtt: string[];
   historyDir?: string;
   historyKeep: number;
+  /** At most one history frame per camera per this many ms. */
+  historyIntervalMs?: number;
   maxFrameBytes: number;
   /** WebSocket push messages per second over all connections; 0 = no cap. */
   maxMessagesPerSecond?: number;
@@ -52,7 +54,11 @@ export async function startIngest(
   });
   let history: HistoryStore | undefined;
   if (opts.historyDir) {
-    history = new HistoryStore({ dir: opts.historyDir, keep: opts.historyKeep });
+    history = new HistoryStore({
+      dir: opts.historyDir,
+      keep: opts.historyKeep,
+      minIntervalMs: opts.historyIntervalMs,
+    });
     await history.open(cache, (camera) => {
       if (opts.pulled(camera)) return;
       cache.setSourceStatus(camera, {

@@ -37,7 +37,15 @@ Deno.test("history: retention, routes, traversal refused, reload after restart",
   const frames = await Promise.all(
     [0, 1, 2, 3, 4].map((i) => solidJpeg(48, 32, [i * 50, 255 - i * 50, 80])),
   );
-  let det = await startDetector(["serve", "--history", dir, "--history-keep", "3"]);
+  let det = await startDetector([
+    "serve",
+    "--history",
+    dir,
+    "--history-keep",
+    "3",
+    "--history-interval",
+    "0",
+  ]);
   try {
     await t.step("keeps {camera}.jpg and the newest N {camera}_{ms}.jpg", async () => {
       for (const f of frames) await upload(det.url, "cam-a", f);
@@ -93,7 +101,15 @@ Deno.test("history: retention, routes, traversal refused, reload after restart",
       await det.stop();
       await Deno.writeFile(`${dir}/.cam-a.tmp-leftover`, new Uint8Array([1, 2, 3]));
       await Deno.writeFile(`${dir}/broken.jpg`, new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 0, 2]));
-      det = await startDetector(["serve", "--history", dir, "--history-keep", "3"]);
+      det = await startDetector([
+        "serve",
+        "--history",
+        dir,
+        "--history-keep",
+        "3",
+        "--history-interval",
+        "0",
+      ]);
       const snap = await get(`${det.url}/cameras/cam-a/snapshot.jpg`);
       assert.equal(snap.status, 200, "answers at once after the restart");
       assert.ok(sameBytes(snap.bytes, frames[4]));
@@ -118,7 +134,15 @@ Deno.test("history: retention, routes, traversal refused, reload after restart",
       "a smaller --history-keep trims on start; new frames extend the history",
       async () => {
         await det.stop();
-        det = await startDetector(["serve", "--history", dir, "--history-keep", "2"]);
+        det = await startDetector([
+          "serve",
+          "--history",
+          dir,
+          "--history-keep",
+          "2",
+          "--history-interval",
+          "0",
+        ]);
         const stamped = (await files(dir)).filter((n) => /^cam-a_\d{13}\.jpg$/.test(n));
         assert.equal(stamped.length, 2);
         await upload(det.url, "cam-a", frames[0]);

@@ -60,3 +60,22 @@ Deno.test("two frames in the same millisecond get distinct timestamps", async ()
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("history takes at most one frame per camera per interval", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "history_interval_" });
+  const cache = new FrameCache();
+  const store = new HistoryStore({ dir, keep: 100, minIntervalMs: 1000 });
+  try {
+    await store.open(cache);
+    const jpeg = await solidJpeg(8, 8);
+    const t0 = 1_700_000_000_000;
+    // 30 fps for 3 s on one camera, one frame on another
+    for (let i = 0; i < 90; i++) cache.put("fast", jpeg, { at: t0 + Math.round(i * 1000 / 30) });
+    cache.put("slow", jpeg, { at: t0 });
+    await store.close();
+    assert.deepEqual(store.list("fast"), [t0 + 2000, t0 + 1000, t0]);
+    assert.deepEqual(store.list("slow"), [t0]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
