@@ -1,7 +1,7 @@
 import type { FrameCache } from "../core/frame_cache.ts";
 import type { Frame } from "../core/frame.ts";
 import { metrics } from "../core/metrics.ts";
-import { fanoutFor } from "./frame_fanout.ts";
+import { frameStream } from "./frame_stream.ts";
 
 export const BOUNDARY = "frame";
 const encoder = new TextEncoder();
@@ -65,12 +65,7 @@ export const mjpegHeaders: Readonly<Record<string, string>> = Object.freeze({
   "x-accel-buffering": "no",
 });
 
-/**
- * A multipart/x-mixed-replace response. The socket pulls: the next part is handed over only once
- * the previous one was taken, so a slow client skips to the newest frame instead of queueing.
- * Frames are sent as they arrive, at most `fps` per second per client. The stream ends when the
- * client goes away or any of `signals` fires (shutdown).
- */
+/** A multipart/x-mixed-replace response of one camera (see `frameStream` for the delivery rules). */
 export function mjpegResponse(
   cache: FrameCache,
   camera: string,
@@ -80,47 +75,14 @@ export function mjpegResponse(
   let counts = sentByCamera.get(camera);
   if (!counts) sentByCamera.set(camera, counts = { sent: 0, skipped: 0 });
   const c = counts;
-  let controller!: ReadableStreamDefaultController<Uint8Array>;
-  let finished = false;
-  const finish = () => {
-    if (finished) return;
-    finished = true;
-    open--;
-    sub.close();
-    for (const s of signals) s.removeEventListener("abort", onAbort);
-  };
-  const onAbort = () => {
-    finish();
-    try {
-      controller.close();
-    } catch {
-      // already closed or errored
-    }
-  };
-  const sub = fanoutFor(cache).subscribe(camera, fps, (frame, skipped) => {
-    try {
-      controller.enqueue(partOf(frame));
+  const body = frameStream(cache, camera, fps, signals, {
+    encode: partOf,
+    onSent: (_frame, skipped) => {
       c.sent++;
       c.skipped += skipped;
-    } catch {
-      finish();
-    }
+    },
+    onOpen: () => open++,
+    onClose: () => open--,
   });
-  open++;
-  for (const s of signals) {
-    if (s.aborted) queueMicrotask(onAbort);
-    else s.addEventListener("abort", onAbort, { once: true });
-  }
-  const body = new ReadableStream<Uint8Array>({
-    start(ctrl) {
-      controller = ctrl;
-    },
-    pull() {
-      sub.want();
-    },
-    cancel() {
-      finish();
-    },
-  }, { highWaterMark: 0 });
   return new Response(body, { headers: mjpegHeaders });
 }

@@ -1,7 +1,7 @@
 import type { Frame } from "../core/frame.ts";
 import { metrics } from "../core/metrics.ts";
 import type { ServeContext } from "./context.ts";
-import { fanoutFor } from "./frame_fanout.ts";
+import { frameStream } from "./frame_stream.ts";
 
 const encoder = new TextEncoder();
 const KEEPALIVE_MS = 15_000;
@@ -32,7 +32,8 @@ export function perFrame(encode: (frame: Frame) => Uint8Array): (frame: Frame) =
 
 /**
  * A server-sent event stream of one camera: one event per new frame (bytes from `event`), at most
- * `fps` per second; a slow client gets the newest frame when it is ready, never a backlog.
+ * `fps` per second; a slow client gets the newest frame when it is ready, never a backlog. A comment
+ * line keeps proxies from closing an idle stream.
  */
 export function sseFrameResponse(
   ctx: ServeContext,
@@ -41,56 +42,13 @@ export function sseFrameResponse(
   event: (frame: Frame) => Uint8Array,
   onSent?: () => void,
 ): Response {
-  let controller!: ReadableStreamDefaultController<Uint8Array>;
-  let finished = false;
-  const finish = () => {
-    if (finished) return;
-    finished = true;
-    open--;
-    sub.close();
-    clearInterval(keepalive);
-    ctx.shutdown.removeEventListener("abort", onShutdown);
-  };
-  const onShutdown = () => {
-    finish();
-    try {
-      controller.close();
-    } catch {
-      // peer already gone
-    }
-  };
-  const sub = fanoutFor(ctx.cache).subscribe(camera, fps, (frame) => {
-    try {
-      controller.enqueue(event(frame));
-      onSent?.();
-    } catch {
-      finish();
-    }
+  const body = frameStream(ctx.cache, camera, fps, [ctx.shutdown], {
+    encode: event,
+    onSent,
+    onOpen: () => open++,
+    onClose: () => open--,
+    prelude: encoder.encode(`retry: 2000\n\n`),
+    keepalive: { everyMs: KEEPALIVE_MS, bytes: encoder.encode(`: keepalive\n\n`) },
   });
-  // A comment line keeps proxies from closing an idle stream; only sent when nothing is queued.
-  const keepalive = setInterval(() => {
-    try {
-      if ((controller.desiredSize ?? -1) >= 0) {
-        controller.enqueue(encoder.encode(`: keepalive\n\n`));
-      }
-    } catch {
-      finish();
-    }
-  }, KEEPALIVE_MS);
-  open++;
-  if (ctx.shutdown.aborted) queueMicrotask(onShutdown);
-  else ctx.shutdown.addEventListener("abort", onShutdown, { once: true });
-  const body = new ReadableStream<Uint8Array>({
-    start(ctrl) {
-      controller = ctrl;
-      ctrl.enqueue(encoder.encode(`retry: 2000\n\n`));
-    },
-    pull() {
-      sub.want();
-    },
-    cancel() {
-      finish();
-    },
-  }, { highWaterMark: 0 });
   return new Response(body, { headers: sseHeaders });
 }
