@@ -235,7 +235,7 @@ export function registerDetect(program: Command): void {
 Examples:
   detector detect frame.jpg --mpta pipelines/car_frontal_full.mpta
   detector detect frame.jpg --model yolov8n.onnx --min-confidence 0.4 --annotate boxes.jpg
-  detector detect frame.jpg --model yolov8n.onnx --backend wasm --threads 2`,
+  detector detect frame.jpg --model yolov8n.onnx --backend native --threads 2`,
     )
     .action(async (image: string, opts: DetectCliOptions) => {
       const result = await runDetect(image, opts);
