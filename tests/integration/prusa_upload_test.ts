@@ -34,6 +34,11 @@ async function upload(
   return { code: status.code, output: child.output() };
 }
 
+/** The token, fingerprint and server flags of a good upload to the fake server. */
+function credentials(server: string): string[] {
+  return ["--token", TOKEN, "--fingerprint", FINGERPRINT, "--server", server];
+}
+
 function assertNoToken(output: string, token = TOKEN) {
   assert.ok(!output.includes(token), `token leaked into output:\n${output}`);
 }
@@ -46,12 +51,7 @@ Deno.test("one-shot upload of a JPEG file: info then snapshot, right headers and
     const r = await upload([
       "--from",
       file,
-      "--token",
-      TOKEN,
-      "--fingerprint",
-      FINGERPRINT,
-      "--server",
-      fake.url,
+      ...credentials(fake.url),
       "--name",
       "XL cam",
     ]);
@@ -137,12 +137,7 @@ Deno.test("403 from Connect: exit 4 with the 'other camera' hint", async () => {
     const r = await upload([
       "--from",
       file,
-      "--token",
-      TOKEN,
-      "--fingerprint",
-      FINGERPRINT,
-      "--server",
-      fake.url,
+      ...credentials(fake.url),
     ]);
     assert.equal(r.code, 4, r.output);
     assert.match(r.output, /HTTP 403/);
@@ -159,12 +154,7 @@ Deno.test("5xx: retried with backoff, then exit 5", async () => {
     const r = await upload([
       "--from",
       file,
-      "--token",
-      TOKEN,
-      "--fingerprint",
-      FINGERPRINT,
-      "--server",
-      fake.url,
+      ...credentials(fake.url),
       "--retries",
       "2",
     ]);
@@ -185,12 +175,7 @@ Deno.test("a server that never answers: timeout error, exit 5", async () => {
     const r = await upload([
       "--from",
       file,
-      "--token",
-      TOKEN,
-      "--fingerprint",
-      FINGERPRINT,
-      "--server",
-      fake.url,
+      ...credentials(fake.url),
       "--timeout",
       "500ms",
       "--retries",
@@ -211,12 +196,7 @@ Deno.test("a connection reset is retried and the snapshot gets through", async (
     const r = await upload([
       "--from",
       file,
-      "--token",
-      TOKEN,
-      "--fingerprint",
-      FINGERPRINT,
-      "--server",
-      fake.url,
+      ...credentials(fake.url),
     ]);
     assert.equal(r.code, 0, r.output);
     assert.deepEqual(fake.requests.map((q) => `${q.path} ${q.answer}`), [
@@ -239,12 +219,7 @@ Deno.test("a stale frame is not uploaded: exit 3, says why", async () => {
     const r = await upload([
       "--from",
       file,
-      "--token",
-      TOKEN,
-      "--fingerprint",
-      FINGERPRINT,
-      "--server",
-      fake.url,
+      ...credentials(fake.url),
       "--max-age",
       "60s",
     ]);
@@ -264,12 +239,7 @@ Deno.test("an oversized frame is re-encoded below --max-bytes; info has its size
     const r = await upload([
       "--from",
       file,
-      "--token",
-      TOKEN,
-      "--fingerprint",
-      FINGERPRINT,
-      "--server",
-      fake.url,
+      ...credentials(fake.url),
       "--max-bytes",
       String(maxBytes),
     ]);
