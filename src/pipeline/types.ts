@@ -1,3 +1,4 @@
+import type { WriteOp } from "../actions/write_op.ts";
 import type { Detection } from "../inference/types.ts";
 
 /** What one pipeline run on one frame produced (MPTA.md "Execution of one frame", step 7). */
@@ -57,25 +58,13 @@ export interface PipelineRunner {
   close(): Promise<void>;
 }
 
-/** Where the runner's writes go: one planned write, as `--dry-run` prints it. */
+/**
+ * Where the runner's writes go: one planned write, as `--dry-run` prints it. Image bytes are
+ * summarised by size and format; all other writes are the ops themselves.
+ */
 export type PlannedWrite =
   | { sink: "redis"; op: "set"; key: string; bytes: number; format: "jpeg" | "png"; ttl?: number }
-  | { sink: "redis"; op: "publish"; channel: string; message: string }
-  | {
-    sink: "postgres";
-    op: "initial_session";
-    sessionId: string;
-    displayId: string;
-    capturedTimestamp: string;
-  }
-  | {
-    sink: "postgres";
-    op: "upsert";
-    table: string;
-    keyField: string;
-    keyValue: string;
-    fields: Record<string, string | number | null>;
-  };
+  | Exclude<WriteOp, { op: "set" }>;
 
 /** A detection of the root node with its tracker id (absent in per-frame mode). */
 export interface TrackedDetection {
