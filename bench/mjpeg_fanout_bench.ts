@@ -16,11 +16,7 @@ import type { ClientsReport } from "./lib/fanout_clients.ts";
 import { bestProducer } from "./lib/frame_producer.ts";
 import { cpuSeconds, rssMiB } from "./lib/proc_stat.ts";
 import { fixed, machineLine, markdownTable, percentile } from "./lib/report.ts";
-
-function arg(name: string, fallback: string): string {
-  const i = Deno.args.indexOf(`--${name}`);
-  return i >= 0 && Deno.args[i + 1] ? Deno.args[i + 1] : fallback;
-}
+import { arg } from "./lib/args.ts";
 
 const clientCounts = arg("clients", "1,10,100").split(",").map(Number);
 const seconds = Number(arg("seconds", "10"));

@@ -22,11 +22,7 @@ import {
 import { benchJpeg } from "./lib/bench_frame.ts";
 import { cpuSeconds } from "./lib/proc_stat.ts";
 import { fixed, machineLine, markdownTable } from "./lib/report.ts";
-
-function arg(name: string, fallback: string): string {
-  const i = Deno.args.indexOf(`--${name}`);
-  return i >= 0 && Deno.args[i + 1] ? Deno.args[i + 1] : fallback;
-}
+import { arg } from "./lib/args.ts";
 
 const seconds = Number(arg("seconds", "5"));
 const connectionCounts = arg("connections", "1,50").split(",").map(Number);

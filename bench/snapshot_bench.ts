@@ -9,11 +9,7 @@ import { benchJpeg } from "./lib/bench_frame.ts";
 import { bestProducer } from "./lib/frame_producer.ts";
 import { cpuSeconds } from "./lib/proc_stat.ts";
 import { fixed, machineLine, markdownTable } from "./lib/report.ts";
-
-function arg(name: string, fallback: string): string {
-  const i = Deno.args.indexOf(`--${name}`);
-  return i >= 0 && Deno.args[i + 1] ? Deno.args[i + 1] : fallback;
-}
+import { arg } from "./lib/args.ts";
 
 const connections = arg("connections", "10,50,200").split(",").map(Number);
 const seconds = Number(arg("seconds", "8"));

@@ -15,11 +15,7 @@ import { makeTestVideo } from "../tests/harness/video.ts";
 import { childPids } from "../tests/harness/worker_fixtures.ts";
 import { cpuSeconds } from "./lib/proc_stat.ts";
 import { fixed, machineLine, markdownTable, percentile } from "./lib/report.ts";
-
-function arg(name: string, fallback: string): string {
-  const i = Deno.args.indexOf(`--${name}`);
-  return i >= 0 && Deno.args[i + 1] ? Deno.args[i + 1] : fallback;
-}
+import { arg } from "./lib/args.ts";
 
 const seconds = Number(arg("seconds", "20"));
 const counts = arg("cameras", "1,2,4,8").split(",").map(Number);
