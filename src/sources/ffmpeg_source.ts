@@ -208,7 +208,8 @@ export class FfmpegSource implements Source {
       pid: child.pid,
       args: this.#redact(args.join(" ")),
     });
-    this.#publish("connecting", "starting", undefined, { pid: child.pid, reason: null });
+    // The last failure reason stays beside lastError until frames flow again.
+    this.#publish("connecting", "starting", undefined, { pid: child.pid });
 
     const startedAt = Date.now();
     let firstFrameAt: number | undefined;
@@ -270,7 +271,10 @@ export class FfmpegSource implements Source {
             width: frames[0].width,
             height: frames[0].height,
           });
-          this.#publish("live", "running", undefined, { firstFrameMs: now - startedAt });
+          this.#publish("live", "running", undefined, {
+            firstFrameMs: now - startedAt,
+            reason: null,
+          });
         }
         for (const f of frames) {
           this.cache.put(this.camera, f.jpeg, { width: f.width, height: f.height, at: now });
