@@ -18,6 +18,12 @@ export {
   type Resolved,
   resolveSettings,
 } from "./resolve.ts";
-export { type Setting, type SettingKey, type Settings, settings } from "./settings.ts";
+export {
+  type AnySetting,
+  type Setting,
+  type SettingKey,
+  type Settings,
+  settings,
+} from "./settings.ts";
 export { formatBytes, formatDuration, InvalidValue, type ValueType } from "./value_types.ts";
 export { processEnv } from "./process_env.ts";

@@ -15,18 +15,15 @@ export interface RunnerOptions {
   backend?: BackendChoice;
   /** Intra-op threads per model; default: all cores. */
   threads?: number;
-  /** Overrides the archive's `redis` block (default: env DETECTOR_REDIS_URL). */
+  /** Overrides the archive's `redis` block. */
   redisUrl?: string;
-  /** Overrides the archive's `postgresql` block (default: env DETECTOR_POSTGRES_URL). */
+  /** Overrides the archive's `postgresql` block. */
   postgresUrl?: string;
   /** Directory of the on-disk spool for failed writes (MPTA.md "When Redis or PostgreSQL is down"). */
   spoolDir: string;
-  /**
-   * Largest number of spooled writes per server before the oldest are dropped (default: env
-   * DETECTOR_SPOOL_MAX_ENTRIES, else 10000).
-   */
+  /** Largest number of spooled writes per server before the oldest are dropped. */
   spoolMaxEntries?: number;
-  /** Largest total size of spooled writes per server in bytes (env DETECTOR_SPOOL_MAX_MB, 256 MiB). */
+  /** Largest total size of spooled writes per server in bytes. */
   spoolMaxBytes?: number;
   /**
    * "bytetrack": one session per tracked vehicle (IoU + Kalman tracker per camera).

@@ -84,7 +84,7 @@ Deno.test("run --config with a bad value or a broken file: exit code 2, message 
     assert.equal((await bad.status).code, 2);
     assert.match(
       bad.output(),
-      /bad\.json: "max_streams" must be a number between 1 and 10000, got "lots"/,
+      /bad\.json: "max_streams" expects a number between 1 and 10000, got "lots"/,
     );
     await Deno.writeTextFile(`${dir}/broken.json`, "{");
     const broken = runDetector(["run", "--config", `${dir}/broken.json`, "--port", "0"]);
@@ -92,7 +92,7 @@ Deno.test("run --config with a bad value or a broken file: exit code 2, message 
     assert.match(broken.output(), /broken\.json is not valid JSON/);
     const env = runDetector(["run", "--port", "0"], { DETECTOR_HEARTBEAT_SEC: "often" });
     assert.equal((await env.status).code, 2);
-    assert.match(env.output(), /environment variable DETECTOR_HEARTBEAT_SEC must be a number/);
+    assert.match(env.output(), /environment variable DETECTOR_HEARTBEAT_SEC expects a duration/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
