@@ -6,7 +6,9 @@
  * Adding a setting is adding one row here and its key to the subcommands that use it.
  */
 import { DEFAULT_MAX_FRAME_BYTES } from "../core/jpeg_splitter.ts";
+import { BACKEND_CHOICES } from "../inference/types.ts";
 import { DEFAULT_LIMITS } from "../mpta/limits.ts";
+import { TRACKING_MODES } from "../pipeline/sessions.ts";
 import { DEFAULT_SERVER } from "../prusa/connect_client.ts";
 import { PUSH_MAX_MESSAGES_PER_SECOND } from "../push/push_socket.ts";
 import { RTSP_TRANSPORTS } from "../sources/ffmpeg_args.ts";
@@ -42,8 +44,6 @@ export interface Setting<T> {
 export type AnySetting = Setting<any>;
 
 const MiB = 1024 * 1024;
-const backends = ["auto", "native", "wasm"] as const;
-const trackings = ["bytetrack", "per-frame"] as const;
 
 export const settings = {
   // logging (every subcommand)
@@ -212,7 +212,7 @@ export const settings = {
     flag: "--backend <name>",
     env: "DETECTOR_BACKEND",
     file: ["backend"],
-    type: oneOf(backends),
+    type: oneOf(BACKEND_CHOICES),
     default: "auto",
     help: "inference backend: auto, native (onnxruntime-node) or wasm (onnxruntime-web)",
   },
@@ -234,7 +234,7 @@ export const settings = {
     flag: "--tracking <mode>",
     env: "DETECTOR_TRACKING",
     file: ["tracking"],
-    type: oneOf(trackings),
+    type: oneOf(TRACKING_MODES),
     default: "bytetrack",
     help: "bytetrack: one session per tracked vehicle; per-frame: every frame is an event " +
       "(the original)",

@@ -2,6 +2,7 @@ import type { Logger } from "../core/log.ts";
 import type { BackendChoice, LoadOptions, Model } from "../inference/types.ts";
 import type { PipelineArchive } from "../mpta/types.ts";
 import { FrameRunner } from "./frame_runner.ts";
+import type { TrackingMode } from "./sessions.ts";
 import type { PipelineRunner, PlannedWrite } from "./types.ts";
 
 /** Loads the model of every node, by modelId; the default is src/inference (tests inject fakes). */
@@ -29,7 +30,7 @@ export interface RunnerOptions {
    * "bytetrack": one session per tracked vehicle (IoU + Kalman tracker per camera).
    * "per-frame": the original worker's behaviour, every qualifying frame is a new event.
    */
-  tracking: "bytetrack" | "per-frame";
+  tracking: TrackingMode;
   /**
    * bytetrack: a lost vehicle's session stays open this long; a new track that starts where it
    * was lost continues it. per-frame: the least time between two events of one camera (0 = none).

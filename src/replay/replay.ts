@@ -12,6 +12,7 @@ import type { BackendChoice } from "../inference/types.ts";
 import { openArchive } from "../mpta/archive.ts";
 import { FrameRunner } from "../pipeline/frame_runner.ts";
 import type { RunnerOptions } from "../pipeline/runner.ts";
+import type { TrackingMode } from "../pipeline/sessions.ts";
 import type { PipelineResult, PlannedWrite } from "../pipeline/types.ts";
 import { annotateFrame, type AnnotationSink, annotationSink } from "./annotate.ts";
 import { describeWrite, frameLine } from "./frame_line.ts";
@@ -29,7 +30,7 @@ export interface ReplayOptions {
   annotate?: string;
   dryRun: boolean;
   serve?: { host: string; port: number };
-  tracking: "bytetrack" | "per-frame";
+  tracking: TrackingMode;
   sessionCooldownMs: number;
   spoolDir: string;
   /** Spool bounds and write servers instead of the archive's blocks; see RunnerOptions. */
