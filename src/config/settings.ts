@@ -5,13 +5,18 @@
  *
  * Adding a setting is adding one row here and its key to the subcommands that use it.
  */
+import { DEFAULT_SPOOL_MAX_BYTES, DEFAULT_SPOOL_MAX_ENTRIES } from "../actions/spool.ts";
 import { DEFAULT_MAX_FRAME_BYTES } from "../core/jpeg_splitter.ts";
 import { BACKEND_CHOICES } from "../inference/types.ts";
 import { DEFAULT_LIMITS } from "../mpta/limits.ts";
 import { TRACKING_MODES } from "../pipeline/sessions.ts";
 import { DEFAULT_SERVER } from "../prusa/connect_client.ts";
 import { PUSH_MAX_MESSAGES_PER_SECOND } from "../push/push_socket.ts";
-import { RTSP_TRANSPORTS } from "../sources/ffmpeg_args.ts";
+import {
+  DEFAULT_JPEG_QUALITY,
+  DEFAULT_RTSP_TRANSPORT,
+  RTSP_TRANSPORTS,
+} from "../sources/ffmpeg_args.ts";
 import { DEFAULT_STALL_TIMEOUT_MS } from "../sources/ffmpeg_source.ts";
 import {
   bytes,
@@ -139,7 +144,7 @@ export const settings = {
     flag: "--rtsp-transport <proto>",
     env: "DETECTOR_RTSP_TRANSPORT",
     type: oneOf(RTSP_TRANSPORTS, true),
-    default: "tcp",
+    default: DEFAULT_RTSP_TRANSPORT,
     help: `RTSP transport of ffmpeg sources: ${RTSP_TRANSPORTS.join(", ")}`,
   },
   stallTimeout: {
@@ -152,7 +157,7 @@ export const settings = {
   ffmpegQuality: {
     flag: "--ffmpeg-quality <q>",
     type: int(2, 31),
-    default: 5,
+    default: DEFAULT_JPEG_QUALITY,
     help: "MJPEG quality ffmpeg encodes with, 2 (best) … 31",
   },
   ffmpeg: { env: "FFMPEG", type: str, default: "ffmpeg", help: "the ffmpeg program" },
@@ -259,13 +264,13 @@ export const settings = {
   spoolMaxEntries: {
     env: "DETECTOR_SPOOL_MAX_ENTRIES",
     type: int(1, 1e9),
-    default: 10_000,
+    default: DEFAULT_SPOOL_MAX_ENTRIES,
     help: "spooled writes kept per server, oldest dropped beyond",
   },
   spoolMaxBytes: {
     env: "DETECTOR_SPOOL_MAX_MB",
     type: bytes(MiB, 1024 ** 4, "MiB"),
-    default: 256 * MiB,
+    default: DEFAULT_SPOOL_MAX_BYTES,
     help: "spooled bytes kept per server, oldest dropped beyond",
   },
   redisUrl: {
