@@ -12,9 +12,20 @@
  * wasm), serve answering /healthz.
  *
  *   deno run -A tools/check_compile.ts [--target x64|arm64|all] [--keep]
+ *   deno run -A tools/check_compile.ts --run FILE    # only run the checks on a built executable
  */
-import { compile, hostTarget, parseTarget, projectRoot, type Target, TARGETS } from "./compile.ts";
-import { WASM_FALLBACK_FILES } from "./compile.ts";
+import { CAR_SCENE, colourFrameJpeg } from "../src/testmodels/frames.ts";
+import { VERSION } from "../src/version.ts";
+import { spawnChild } from "../tests/harness/process.ts";
+import {
+  compile,
+  hostTarget,
+  parseTarget,
+  projectRoot,
+  type Target,
+  TARGETS,
+  WASM_FALLBACK_FILES,
+} from "./compile.ts";
 
 /**
  * Bytes the embedded payload may add to the runtime, per target (measured payload plus ~5%). The
@@ -218,10 +229,85 @@ export async function checkEmbedded(
   return problems;
 }
 
-/** Compiles for `target` into a temporary dir and checks the result. */
+async function exec(
+  file: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; out: string; err: string }> {
+  const r = await new Deno.Command(file, { args, env, stdout: "piped", stderr: "piped" }).output();
+  const dec = new TextDecoder();
+  return { code: r.code, out: dec.decode(r.stdout), err: dec.decode(r.stderr) };
+}
+
+/**
+ * Runs a built executable: --version, mpta validate on a shipped archive, detect on a generated
+ * frame with the native backend and with the wasm fallback, serve answering /healthz.
+ * Returns the problems found.
+ */
+export async function smokeRun(file: string, log: (line: string) => void = () => {}) {
+  const problems: string[] = [];
+  const archive = `${projectRoot}/pipelines/car_frontal_full.mpta`;
+  const version = await exec(file, ["--version"]);
+  log(`--version: exit ${version.code}, ${version.out.trim()}`);
+  if (version.code !== 0 || version.out.trim() !== VERSION) {
+    problems.push(
+      `--version printed "${version.out.trim()}" (exit ${version.code}): ${version.err}`,
+    );
+  }
+  const validate = await exec(file, ["mpta", "validate", archive]);
+  log(`mpta validate: exit ${validate.code}`);
+  if (validate.code !== 0) {
+    problems.push(`mpta validate exited ${validate.code}: ${validate.out}${validate.err}`);
+  }
+  const dir = await Deno.makeTempDir({ prefix: "detector-smoke-" });
+  try {
+    await Deno.writeFile(`${dir}/car.jpg`, await colourFrameJpeg(CAR_SCENE));
+    for (const backend of ["native", "wasm"]) {
+      const env: Record<string, string> = backend === "wasm"
+        ? { DETECTOR_NATIVE_BACKEND: "off" }
+        : {};
+      const r = await exec(file, ["detect", `${dir}/car.jpg`, "--mpta", archive], env);
+      let json: { backend?: string; detections?: { class: string }[] } = {};
+      try {
+        json = JSON.parse(r.out);
+      } catch { /* reported below */ }
+      const classes = (json.detections ?? []).map((d) => d.class);
+      log(`detect (${backend}): exit ${r.code}, backend ${json.backend}, ${classes.join(", ")}`);
+      if (r.code !== 0 || json.backend !== backend || !classes.includes("Car")) {
+        problems.push(`detect on the ${backend} backend: exit ${r.code}, ${r.out}${r.err}`);
+      }
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  const serve = spawnChild(file, [
+    "serve",
+    "--source",
+    "demo=testpattern:?fps=2&size=320x240",
+    "--port",
+    "0",
+  ]);
+  try {
+    const [, url] = await serve.waitFor(/listening on (http:\/\/[^\s]+)/, 60_000);
+    const res = await fetch(new URL("/healthz", url));
+    await res.body?.cancel();
+    log(`serve: GET /healthz ${res.status}`);
+    if (res.status !== 200) problems.push(`serve: GET /healthz answered ${res.status}`);
+  } catch (err) {
+    problems.push(`serve: ${err instanceof Error ? err.message : err}`);
+  } finally {
+    await serve.stop();
+  }
+  return problems;
+}
+
+/**
+ * Compiles for `target` into a temporary dir and checks the result; with `run`, also runs it
+ * (`denort` must then be a real denort for this machine).
+ */
 export async function checkCompile(
   target: Target,
-  opts: { denort?: string; keepDir?: string; log?: (line: string) => void } = {},
+  opts: { denort?: string; run?: boolean; keepDir?: string; log?: (line: string) => void } = {},
 ): Promise<CheckResult> {
   const log = opts.log ?? (() => {});
   const denort = opts.denort ?? Deno.execPath();
@@ -246,6 +332,7 @@ export async function checkCompile(
           `budget ${mb(PAYLOAD_BUDGET[target])})`,
       );
     }
+    if (opts.run) problems.push(...await smokeRun(r.output, log));
     return { target, output: r.output, size, runtimeSize, limit, files, problems };
   } finally {
     if (!opts.keepDir) await Deno.remove(dir, { recursive: true }).catch(() => {});
@@ -286,17 +373,36 @@ function summary(r: CheckResult): string {
   ].join("\n");
 }
 
+/** The denort to embed into for `target`: DETECTOR_REAL_DENORT serves this machine's platform. */
+export function realDenort(target: Target): string | undefined {
+  return target === hostTarget() ? Deno.env.get("DETECTOR_REAL_DENORT") || undefined : undefined;
+}
+
 if (import.meta.main) {
   const args = [...Deno.args];
-  const i = args.indexOf("--target");
-  const which = i >= 0 ? args[i + 1] : "all";
+  const flag = (name: string) => {
+    const i = args.indexOf(name);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const runOnly = flag("--run");
+  if (runOnly) {
+    const problems = await smokeRun(runOnly, console.log);
+    for (const p of problems) console.log(`PROBLEM: ${p}`);
+    Deno.exit(problems.length ? 1 : 0);
+  }
+  const which = flag("--target") ?? "all";
   const targets: Target[] = which === "all" ? ["x64", "arm64"] : [parseTarget(which)];
   let failed = false;
   for (const target of targets) {
-    const real = target === hostTarget() ? Deno.env.get("DETECTOR_REAL_DENORT") : undefined;
+    const real = realDenort(target);
     const keepDir = args.includes("--keep") ? `${projectRoot}/dist/check-${target}` : undefined;
     if (keepDir) await Deno.mkdir(keepDir, { recursive: true });
-    const r = await checkCompile(target, { denort: real, keepDir, log: console.log });
+    const r = await checkCompile(target, {
+      denort: real,
+      run: real !== undefined,
+      keepDir,
+      log: console.log,
+    });
     console.log(summary(r));
     for (const p of r.problems) console.log(`  PROBLEM: ${p}`);
     if (r.problems.length) failed = true;
