@@ -175,8 +175,9 @@ function foreignPath(path: string, target: Target): string | undefined {
   if (ort && (ort[1] !== "linux" || ort[2] !== target)) {
     return `onnxruntime-node ${ort[1]}/${ort[2]}`;
   }
-  const img = path.match(/@img[/+](sharp-(?:libvips-)?)([^/@]+)/);
-  if (img && img[2] !== `linux-${target}`) return `sharp package ${img[1]}${img[2]}`;
+  for (const img of path.matchAll(/@img[/+](sharp-(?:libvips-)?)([^/@]+)/g)) {
+    if (img[2] !== `linux-${target}`) return `sharp package ${img[1]}${img[2]}`;
+  }
   return undefined;
 }
 
