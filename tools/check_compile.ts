@@ -320,6 +320,7 @@ export async function checkCompile(
       output: `${dir}/detector`,
       stageDir: `${dir}/stage`,
       env: { DENORT_BIN: denort },
+      typeCheck: false, // `deno task check` does that
     });
     const tree = parseEmbeddedTree(r.report);
     const files = await embeddedFiles(tree, r.stageDir);

@@ -145,6 +145,8 @@ export interface CompileOptions {
   env?: Record<string, string>;
   /** Echo `deno compile`'s report while capturing it. */
   echo?: boolean;
+  /** Type-check before compiling (default true; what is embedded does not depend on it). */
+  typeCheck?: boolean;
 }
 
 export interface CompileResult {
@@ -166,6 +168,7 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
     "compile",
     "-A",
     "--self-extracting",
+    ...(opts.typeCheck === false ? ["--no-check"] : []),
     "--target",
     info.triple,
     ...INCLUDES.flatMap((p) => ["--include", p]),
