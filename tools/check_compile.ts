@@ -9,9 +9,10 @@
  * here the running `deno` (the result then behaves as plain deno but embeds the real contents).
  * With `DETECTOR_REAL_DENORT` (a denort for this machine's platform) the build for this machine
  * embeds into it instead, and the result is run: --version, mpta validate, detect (native and
- * wasm), serve answering /healthz.
+ * wasm), serve answering /healthz. Without it, the same runs use deno on a copy of exactly the
+ * embedded files (skipped with --no-run).
  *
- *   deno run -A tools/check_compile.ts [--target x64|arm64|all] [--keep]
+ *   deno run -A tools/check_compile.ts [--target x64|arm64|all] [--keep] [--no-run]
  *   deno run -A tools/check_compile.ts --run FILE    # only run the checks on a built executable
  */
 import { CAR_SCENE, colourFrameJpeg } from "../src/testmodels/frames.ts";
@@ -303,13 +304,47 @@ export async function smokeRun(file: string, log: (line: string) => void = () =>
 }
 
 /**
- * Compiles for `target` into a temporary dir and checks the result; with `run`, also runs it
- * (`denort` must then be a real denort for this machine).
+ * Lays out exactly the embedded files (hard links into the staging dir) in `dir`, as the
+ * self-extracting binary writes them, and returns an executable script that runs that copy of
+ * main.ts with deno: it shows the embedded set is complete when no real denort is at hand.
  */
-export async function checkCompile(
-  target: Target,
-  opts: { denort?: string; run?: boolean; keepDir?: string; log?: (line: string) => void } = {},
-): Promise<CheckResult> {
+export async function embeddedLayout(files: Embedded[], stageDir: string, dir: string) {
+  for (const f of files) {
+    await Deno.mkdir(`${dir}/${f.path}`.replace(/\/[^/]+$/, ""), { recursive: true });
+    const from = `${stageDir}/${f.path}`;
+    if (f.kind === "symlink") await Deno.symlink(await Deno.readLink(from), `${dir}/${f.path}`);
+    else {await Deno.link(from, `${dir}/${f.path}`).catch(() =>
+        Deno.copyFile(from, `${dir}/${f.path}`)
+      );}
+  }
+  // The compiled binary carries deno.json's import map in its metadata; deno run reads the file.
+  for (const name of ["deno.json", "deno.lock"]) {
+    await Deno.copyFile(`${stageDir}/${name}`, `${dir}/${name}`);
+  }
+  const script = `${dir}.sh`;
+  await Deno.writeTextFile(
+    script,
+    `#!/bin/sh\nexec '${Deno.execPath()}' run -A --node-modules-dir=manual --cached-only ` +
+      `--config '${dir}/deno.json' '${dir}/main.ts' "$@"\n`,
+  );
+  await Deno.chmod(script, 0o755);
+  return script;
+}
+
+export interface CheckOptions {
+  /** Runtime to embed into (DENORT_BIN); default: the running deno. */
+  denort?: string;
+  /** Run the compiled file (`denort` must be a real denort for this machine). */
+  run?: boolean;
+  /** Run the embedded files laid out on disk with deno (this machine's target only). */
+  runLayout?: boolean;
+  /** Keep the build in this dir instead of a temporary one. */
+  keepDir?: string;
+  log?: (line: string) => void;
+}
+
+/** Compiles for `target` into a temporary dir and checks the result. */
+export async function checkCompile(target: Target, opts: CheckOptions = {}): Promise<CheckResult> {
   const log = opts.log ?? (() => {});
   const denort = opts.denort ?? Deno.execPath();
   const dir = opts.keepDir ?? await Deno.makeTempDir({ prefix: `detector-compile-${target}-` });
@@ -335,6 +370,11 @@ export async function checkCompile(
       );
     }
     if (opts.run) problems.push(...await smokeRun(r.output, log));
+    if (opts.runLayout) {
+      log(`running the embedded files with deno`);
+      const script = await embeddedLayout(files, r.stageDir, `${dir}/embedded`);
+      problems.push(...(await smokeRun(script, log)).map((p) => `embedded files: ${p}`));
+    }
     return { target, output: r.output, size, runtimeSize, limit, files, problems };
   } finally {
     if (!opts.keepDir) await Deno.remove(dir, { recursive: true }).catch(() => {});
@@ -402,6 +442,7 @@ if (import.meta.main) {
     const r = await checkCompile(target, {
       denort: real,
       run: real !== undefined,
+      runLayout: real === undefined && target === hostTarget() && !args.includes("--no-run"),
       keepDir,
       log: console.log,
     });

@@ -1,18 +1,23 @@
 /**
  * `deno task compile` / `compile:arm64` through tools/check_compile.ts: the runtime is the
- * installed deno (no download), so what is checked is the embedded list and the size. With
- * DETECTOR_REAL_DENORT set, the build for this machine is also run.
+ * installed deno (no download), so what is checked is the embedded list and the size, and for this
+ * machine's platform, a run of exactly the embedded files with deno. With DETECTOR_REAL_DENORT
+ * set, the build for this machine embeds into it and is run instead.
  */
 import assert from "node:assert/strict";
 import { checkCompile, realDenort } from "../../tools/check_compile.ts";
-import type { Target } from "../../tools/compile.ts";
+import { hostTarget, type Target } from "../../tools/compile.ts";
 
 const NATIVE = /\.(node|so(\.[0-9.]+)?|dylib|dll|wasm)$/;
 
 for (const target of ["x64", "arm64"] as Target[]) {
   Deno.test(`compile for linux-${target}: only that platform's native files, one wasm, within size`, async () => {
     const denort = realDenort(target);
-    const r = await checkCompile(target, { denort, run: denort !== undefined });
+    const r = await checkCompile(target, {
+      denort,
+      run: denort !== undefined,
+      runLayout: denort === undefined && target === hostTarget(),
+    });
     assert.deepEqual(r.problems, []);
     const files = r.files.filter((f) => f.kind === "file").map((f) => f.path);
     assert.ok(files.includes("src/inference/session_worker.ts"));
