@@ -360,6 +360,13 @@ export async function checkCompile(target: Target, opts: CheckOptions = {}): Pro
     const tree = parseEmbeddedTree(r.report);
     const files = await embeddedFiles(tree, r.stageDir);
     const problems = await checkEmbedded(target, files, r.stageDir);
+    // The expanded list must account for what deno compile says it embedded (within 5%: the
+    // report counts a few bytes of its own), or the tree was misread and foreign files could hide.
+    const listed = files.reduce((n, f) => n + f.size, 0);
+    const reported = reportedFilesBytes(r.report);
+    if (reported === undefined || Math.abs(listed / reported - 1) > 0.05) {
+      problems.push(`the parsed tree holds ${mb(listed)}, deno compile reports ${reported} bytes`);
+    }
     const size = (await Deno.stat(r.output)).size;
     const runtimeSize = (await Deno.stat(denort)).size;
     const limit = runtimeSize + PAYLOAD_BUDGET[target];
