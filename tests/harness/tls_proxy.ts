@@ -38,7 +38,17 @@ export async function makeTestCertificate(dir: string): Promise<TestCertificate>
     "ca.pem",
   ], dir);
   await openssl(
-    ["req", "-newkey", "rsa:2048", "-nodes", ...subj("127.0.0.1"), "-keyout", "key.pem", "-out", "csr.pem"],
+    [
+      "req",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      ...subj("127.0.0.1"),
+      "-keyout",
+      "key.pem",
+      "-out",
+      "csr.pem",
+    ],
     dir,
   );
   await Deno.writeTextFile(
