@@ -35,6 +35,7 @@ const SCENE: FrameSpec = {
   ],
 };
 
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const json = (v: unknown) => new TextEncoder().encode(JSON.stringify(v, null, 2));
 
 function archive(): Uint8Array {
@@ -199,8 +200,7 @@ Deno.test({
 
       // detect
       const det = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", new URL("../../main.ts", import.meta.url).pathname, "detect", jpeg]
-          .concat(["--mpta", mpta]),
+        args: ["run", "-A", MAIN, "detect", jpeg, "--mpta", mpta],
         stdout: "piped",
         stderr: "piped",
       }).output();
