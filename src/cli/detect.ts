@@ -6,7 +6,6 @@
 import type { Command } from "commander";
 import { errorMessage } from "../core/log.ts";
 import { annotateJpeg } from "../inference/annotate.ts";
-import { parseBackendChoice } from "../inference/backends.ts";
 import { loadModel } from "../inference/load_model.ts";
 import { loadPipelineModels } from "../inference/pipeline_models.ts";
 import { decodeRgb, imageSize } from "../inference/preprocess.ts";
@@ -17,7 +16,8 @@ import { FrameRunner } from "../pipeline/frame_runner.ts";
 import type { PlannedWrite } from "../pipeline/types.ts";
 import { annotateFrame } from "../replay/annotate.ts";
 import { branchesLine } from "../replay/frame_line.ts";
-import { parseNumber } from "./env.ts";
+import { commandSettings } from "../config/mod.ts";
+import { addSettingOptions, resolveCommand } from "./setting_options.ts";
 
 export interface DetectCliOptions {
   mpta?: string;
@@ -192,8 +192,10 @@ async function detectModel(
   }
 }
 
+const detectSettings = commandSettings(["minConfidence", "iou", "backend", "threads"]);
+
 export function registerDetect(program: Command): void {
-  program.command("detect")
+  const detect = program.command("detect")
     .description(
       "Run one image through a model or a pipeline archive; print the detections as JSON",
     )
@@ -204,28 +206,12 @@ export function registerDetect(program: Command): void {
     )
     .option("--model <file>", "a single ONNX model (detection or classification)")
     .option(
-      "--min-confidence <n>",
-      "drop detections below (default: the node's, or 0.25)",
-      parseNumber("--min-confidence", 0, 1),
-    )
-    .option("--iou <n>", "NMS IoU threshold (default 0.45)", parseNumber("--iou", 0, 1))
-    .option(
       "--classes <names>",
       "comma-separated class names to keep (default: the node's triggerClasses, or all)",
     )
-    .option(
-      "--backend <name>",
-      "auto, native (onnxruntime-node) or wasm (onnxruntime-web)",
-      parseBackendChoice,
-      "auto",
-    )
-    .option(
-      "--threads <n>",
-      "inference threads (default: all cores)",
-      parseNumber("--threads", 1, 256),
-    )
     .option("--cuda", "use the CUDA execution provider when available (native backend)")
-    .option("--annotate <out.jpg>", "also write the image with the boxes drawn on it")
+    .option("--annotate <out.jpg>", "also write the image with the boxes drawn on it");
+  addSettingOptions(detect, detectSettings)
     .addHelpText(
       "after",
       `
@@ -234,8 +220,9 @@ Examples:
   detector detect frame.jpg --model yolov8n.onnx --min-confidence 0.4 --annotate boxes.jpg
   detector detect frame.jpg --model yolov8n.onnx --backend native --threads 2`,
     )
-    .action(async (image: string, opts: DetectCliOptions) => {
-      const result = await runDetect(image, opts);
+    .action(async (image: string, opts: DetectCliOptions, cmd: Command) => {
+      const { values: v } = resolveCommand(cmd, detectSettings);
+      const result = await runDetect(image, { ...opts, ...v });
       console.log(JSON.stringify(result, null, 2));
     });
 }
