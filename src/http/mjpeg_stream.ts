@@ -6,6 +6,14 @@ import { frameStream } from "./frame_stream.ts";
 export const BOUNDARY = "frame";
 const encoder = new TextEncoder();
 
+/**
+ * Each part ends with the next boundary: a browser draws a part once it sees the boundary after
+ * it, so a frame shows on arrival, not when the next one comes (a slow or stopped camera would
+ * stay a frame behind, or black). The response therefore starts with the first boundary line.
+ */
+const FIRST_BOUNDARY = encoder.encode(`--${BOUNDARY}\r\n`);
+const TAIL = encoder.encode(`\r\n--${BOUNDARY}\r\n`);
+
 /** Multipart part bytes are built once per frame and shared by every client. */
 const parts = new WeakMap<Frame, Uint8Array<ArrayBuffer>>();
 
@@ -13,13 +21,12 @@ export function partOf(frame: Frame): Uint8Array<ArrayBuffer> {
   let part = parts.get(frame);
   if (!part) {
     const head = encoder.encode(
-      `--${BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: ${frame.jpeg.byteLength}\r\nX-Frame-Seq: ${frame.seq}\r\nX-Frame-Time: ${frame.at}\r\n\r\n`,
+      `Content-Type: image/jpeg\r\nContent-Length: ${frame.jpeg.byteLength}\r\nX-Frame-Seq: ${frame.seq}\r\nX-Frame-Time: ${frame.at}\r\n\r\n`,
     );
-    part = new Uint8Array(head.byteLength + frame.jpeg.byteLength + 2);
+    part = new Uint8Array(head.byteLength + frame.jpeg.byteLength + TAIL.byteLength);
     part.set(head, 0);
     part.set(frame.jpeg, head.byteLength);
-    part[part.byteLength - 2] = 13;
-    part[part.byteLength - 1] = 10;
+    part.set(TAIL, head.byteLength + frame.jpeg.byteLength);
     parts.set(frame, part);
   }
   return part;
@@ -83,6 +90,7 @@ export function mjpegResponse(
     },
     onOpen: () => open++,
     onClose: () => open--,
+    prelude: FIRST_BOUNDARY,
   });
   return new Response(body, { headers: mjpegHeaders });
 }
