@@ -17,7 +17,7 @@ export function serveRouter(ctx: ServeContext, ingest?: IngestServices): Router 
     ...(ingest
       ? [...pushRoutes(ctx, ingest), ...uploadRoutes(ingest), ...historyRoutes(ctx, ingest)]
       : []),
-    ...viewerRoutes(),
+    ...viewerRoutes(ctx),
     ...snapshotRoutes(ctx),
     ...streamRoutes(ctx),
     ...cameraRoutes(ctx),
