@@ -14,6 +14,12 @@ export interface FrameStreamOptions {
   prelude?: Uint8Array;
   /** Bytes sent every `everyMs` while the client is waiting (nothing queued). */
   keepalive?: { everyMs: number; bytes: Uint8Array };
+  /**
+   * The last frame's bytes are sent once more when no newer frame followed within `afterMs` and
+   * the client took everything: Chromium draws a multipart part only once the headers of the
+   * next part arrived, so without this a slow or stopped camera stays a frame behind (or black).
+   */
+  repeat?: { afterMs: number; onRepeat?(frame: Frame): void };
 }
 
 /**
@@ -35,6 +41,7 @@ export function frameStream(
     if (finished) return;
     finished = true;
     sub.close();
+    clearTimeout(repeatTimer);
     if (keepalive !== undefined) clearInterval(keepalive);
     for (const s of signals) s.removeEventListener("abort", onAbort);
     o.onClose?.();
@@ -47,10 +54,25 @@ export function frameStream(
       // already closed or errored
     }
   };
+  let repeatTimer: ReturnType<typeof setTimeout> | undefined;
+  const repeat = o.repeat;
+  const repeatLater = repeat && ((frame: Frame) => {
+    clearTimeout(repeatTimer);
+    repeatTimer = setTimeout(() => {
+      if (finished || (controller.desiredSize ?? -1) < 0) return;
+      try {
+        controller.enqueue(o.encode(frame));
+        repeat.onRepeat?.(frame);
+      } catch {
+        finish();
+      }
+    }, repeat.afterMs);
+  });
   const sub = fanoutFor(cache).subscribe(camera, fps, (frame, skipped) => {
     try {
       controller.enqueue(o.encode(frame));
       o.onSent?.(frame, skipped);
+      repeatLater?.(frame);
     } catch {
       finish();
     }

@@ -7,12 +7,14 @@ export const BOUNDARY = "frame";
 const encoder = new TextEncoder();
 
 /**
- * Each part ends with the next boundary: a browser draws a part once it sees the boundary after
- * it, so a frame shows on arrival, not when the next one comes (a slow or stopped camera would
- * stay a frame behind, or black). The response therefore starts with the first boundary line.
+ * Each part ends with the next boundary, so the response starts with the first one: parsers that
+ * end a part at its boundary (Firefox, most clients) take a frame on arrival. Chromium waits for
+ * the next part's headers too, hence the repeat of a frame no newer one followed.
  */
 const FIRST_BOUNDARY = encoder.encode(`--${BOUNDARY}\r\n`);
 const TAIL = encoder.encode(`\r\n--${BOUNDARY}\r\n`);
+/** See `FrameStreamOptions.repeat`: cameras faster than 2 fps are never repeated. */
+const REPEAT_AFTER_MS = 500;
 
 /** Multipart part bytes are built once per frame and shared by every client. */
 const parts = new WeakMap<Frame, Uint8Array<ArrayBuffer>>();
@@ -33,7 +35,7 @@ export function partOf(frame: Frame): Uint8Array<ArrayBuffer> {
 }
 
 let open = 0;
-const sentByCamera = new Map<string, { sent: number; skipped: number }>();
+const sentByCamera = new Map<string, { sent: number; skipped: number; repeated: number }>();
 
 export function openMjpegStreams(): number {
   return open;
@@ -62,6 +64,14 @@ metrics.collect(() => [
       value: c.skipped,
       labels: { camera },
     },
+    {
+      name: "detector_http_mjpeg_frames_repeated_total",
+      type: "counter" as const,
+      help: "Frames sent to an MJPEG client a second time, so that browsers draw a slow " +
+        "camera's frame without waiting for the next one",
+      value: c.repeated,
+      labels: { camera },
+    },
   ]),
 ]);
 
@@ -80,7 +90,7 @@ export function mjpegResponse(
   signals: AbortSignal[],
 ): Response {
   let counts = sentByCamera.get(camera);
-  if (!counts) sentByCamera.set(camera, counts = { sent: 0, skipped: 0 });
+  if (!counts) sentByCamera.set(camera, counts = { sent: 0, skipped: 0, repeated: 0 });
   const c = counts;
   const body = frameStream(cache, camera, fps, signals, {
     encode: partOf,
@@ -91,6 +101,7 @@ export function mjpegResponse(
     onOpen: () => open++,
     onClose: () => open--,
     prelude: FIRST_BOUNDARY,
+    repeat: { afterMs: REPEAT_AFTER_MS, onRepeat: () => c.repeated++ },
   });
   return new Response(body, { headers: mjpegHeaders });
 }
