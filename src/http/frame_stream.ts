@@ -55,12 +55,16 @@ export function frameStream(
     }
   };
   let repeatTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The client took everything sent and asked for more. */
+  let waiting = false;
   const repeat = o.repeat;
   const repeatLater = repeat && ((frame: Frame) => {
     clearTimeout(repeatTimer);
     repeatTimer = setTimeout(() => {
-      if (finished || (controller.desiredSize ?? -1) < 0) return;
+      // Only for a camera with nothing newer: a rate cap or a slow client is no reason.
+      if (finished || !waiting || cache.latest(camera)?.seq !== frame.seq) return;
       try {
+        waiting = false;
         controller.enqueue(o.encode(frame));
         repeat.onRepeat?.(frame);
       } catch {
@@ -70,6 +74,7 @@ export function frameStream(
   });
   const sub = fanoutFor(cache).subscribe(camera, fps, (frame, skipped) => {
     try {
+      waiting = false;
       controller.enqueue(o.encode(frame));
       o.onSent?.(frame, skipped);
       repeatLater?.(frame);
@@ -97,6 +102,7 @@ export function frameStream(
       if (o.prelude) ctrl.enqueue(o.prelude);
     },
     pull() {
+      waiting = true;
       sub.want();
     },
     cancel() {
