@@ -4,6 +4,8 @@ import { logger } from "../core/log.ts";
 import { redactUrl } from "../core/redact.ts";
 import type { ServeContext } from "../http/context.ts";
 import { serveRouter } from "../http/serve_routes.ts";
+import { AccessGuard, isLoopback } from "../http/access_guard.ts";
+import { readCredentialsFile } from "../auth/credentials.ts";
 import { startHttpServer } from "../http/server.ts";
 import { createSource, parseNamedSource, sourceKinds } from "../sources/registry.ts";
 import type { Source } from "../sources/source.ts";
@@ -41,6 +43,11 @@ export interface ServeOptions {
   pushMaxMessages?: number;
   /** ffmpeg sources: stall timeout, RTSP transport, MJPEG quality, max retries. */
   ffmpeg?: FfmpegCliSettings;
+  /** Viewer access: `user:password` file (Basic), bearer tokens, and how /metrics is guarded. */
+  authFile?: string;
+  authTokens?: string[];
+  metricsToken?: string;
+  metricsOpen?: boolean;
 }
 
 const log = logger("serve");
@@ -131,6 +138,22 @@ export function registerServe(program: Command): void {
         "share is disconnected, 0 = no cap (env DETECTOR_PUSH_MAX_MESSAGES, default 20000)",
       parseNumber("--push-max-messages", 0),
     )
+    .option(
+      "--auth <file>",
+      "viewers need HTTP Basic credentials from this file, one user:password a line; a password " +
+        "may be $sha256$HEX or $scrypt$SALT$HEX (env DETECTOR_AUTH_FILE)",
+    )
+    .option(
+      "--auth-token <token>",
+      "viewers may send Authorization: Bearer TOKEN instead (repeatable; env DETECTOR_AUTH_TOKEN)",
+      collect,
+      [],
+    )
+    .option(
+      "--metrics-token <token>",
+      "/metrics takes this bearer token and no other credentials (env DETECTOR_METRICS_TOKEN)",
+    )
+    .option("--metrics-open", "/metrics needs no credentials even with --auth/--auth-token")
     .addHelpText(
       "after",
       `
@@ -173,6 +196,12 @@ Examples:
           : opts.maxFrameBytes,
         prusa: prusaServeSettings(opts),
         ffmpeg: ffmpegCliSettings(opts),
+        authFile: opts.auth ?? envString("DETECTOR_AUTH_FILE"),
+        authTokens: opts.authToken.length
+          ? opts.authToken
+          : [envString("DETECTOR_AUTH_TOKEN")].filter((t): t is string => !!t),
+        metricsToken: opts.metricsToken ?? envString("DETECTOR_METRICS_TOKEN"),
+        metricsOpen: opts.metricsOpen,
       });
     });
   addPrusaServeOptions(serve);
@@ -206,6 +235,12 @@ export async function runServe(opts: ServeOptions): Promise<void> {
         "or receive pushed frames (--push-secret, --upload-token, --mqtt, --history)",
     );
   }
+  const guard = new AccessGuard({
+    users: opts.authFile ? await readCredentialsFile(opts.authFile) : undefined,
+    tokens: opts.authTokens,
+    metricsToken: opts.metricsToken,
+    metricsOpen: opts.metricsOpen,
+  });
   const cache = new FrameCache();
   const sources: Source[] = named.map(({ name, spec }) =>
     createSource(name, spec, cache, {
@@ -238,7 +273,11 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   });
   const prusa = opts.prusa &&
     await preparePrusaConsumer(opts.prusa, cache, named.map((n) => n.name));
-  const server = startHttpServer(serveRouter(ctx, ingest.services), opts.host, opts.port);
+  const server = startHttpServer(
+    serveRouter(ctx, ingest.services, guard),
+    opts.host,
+    opts.port,
+  );
   for (const s of sources) s.start();
   prusa?.start();
   onShutdown(stopAllChildren);
@@ -254,8 +293,11 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     targetFps: opts.targetFps,
     maxFrameAgeS: opts.maxFrameAge,
   });
-  if (opts.host === "0.0.0.0" || opts.host === "::") {
-    log.warn("bound to all interfaces: every host that can reach this port sees the cameras");
+  if (!isLoopback(opts.host) && !guard.protectsViewer) {
+    log.warn(
+      `bound to ${opts.host} without --auth or --auth-token: every host that can reach this ` +
+        "port sees the cameras",
+    );
   }
   await server.finished;
 }
