@@ -20,7 +20,8 @@ import {
 import { ModelStore } from "../worker/model_store.ts";
 import { PipelinePool } from "../worker/pipeline_pool.ts";
 import { WorkerDaemon } from "../worker/worker_daemon.ts";
-import { parseDuration, parseNumber } from "./env.ts";
+import { envString, parseDuration, parseNumber } from "./env.ts";
+import { HostAllowList, type UrlPolicy } from "../worker/host_allow_list.ts";
 import { onShutdown } from "./shutdown.ts";
 
 const log = logger("run");
@@ -116,6 +117,21 @@ export function registerRun(program: Command): void {
       "see `detector replay --help` (default 10s)",
       parseDuration("--session-cooldown"),
     )
+    .option(
+      "--backend-token <token>",
+      "the backend must send Authorization: Bearer TOKEN (or ?token=TOKEN) with the WebSocket " +
+        "upgrade; others get 401 (env DETECTOR_BACKEND_TOKEN)",
+    )
+    .option(
+      "--allow-hosts <list>",
+      "hosts the backend may point camera streams and model downloads at, e.g. " +
+        "'cams.lan,*.cams.lan,10.20.0.0/16,models.example.com:443' (env DETECTOR_ALLOW_HOSTS)",
+    )
+    .option(
+      "--allow-model-hosts <list>",
+      "hosts for model downloads when they differ from --allow-hosts (env " +
+        "DETECTOR_ALLOW_MODEL_HOSTS)",
+    )
     .addHelpText(
       "after",
       `
@@ -164,11 +180,31 @@ Examples:
           keys: unknownKeys.join(","),
         });
       }
-      await runWorker(config);
+      await runWorker(config, workerAccess(opts));
     });
 }
 
-export async function runWorker(config: RunConfig): Promise<void> {
+/** Who may act as the backend and where it may send the worker (flags win over environment). */
+export interface WorkerAccess {
+  backendToken?: string;
+  urlPolicy?: UrlPolicy;
+}
+
+function workerAccess(opts: Record<string, string | undefined>): WorkerAccess {
+  const list = (flag: string, value: string | undefined) =>
+    value === undefined ? undefined : HostAllowList.parse(value, flag);
+  const hosts = list("--allow-hosts", opts.allowHosts ?? envString("DETECTOR_ALLOW_HOSTS"));
+  const modelHosts = list(
+    "--allow-model-hosts",
+    opts.allowModelHosts ?? envString("DETECTOR_ALLOW_MODEL_HOSTS"),
+  );
+  return {
+    backendToken: opts.backendToken ?? envString("DETECTOR_BACKEND_TOKEN"),
+    urlPolicy: hosts || modelHosts ? { streams: hosts, models: modelHosts ?? hosts } : undefined,
+  };
+}
+
+export async function runWorker(config: RunConfig, access: WorkerAccess = {}): Promise<void> {
   const cache = new FrameCache();
   const readers = new SharedReaders(cache, {
     maxRetries: config.maxRetries,
@@ -202,6 +238,8 @@ export async function runWorker(config: RunConfig): Promise<void> {
       graceMs: config.graceMs,
       maxStreams: config.maxStreams,
       minIntervalMs: minRunIntervalMs(config),
+      backendToken: access.backendToken,
+      urlPolicy: access.urlPolicy,
     },
   });
   const shutdownController = new AbortController();
@@ -239,8 +277,11 @@ export async function runWorker(config: RunConfig): Promise<void> {
     maxRetries: config.maxRetries,
     tracking: config.tracking,
   });
-  if (config.host === "0.0.0.0" || config.host === "::") {
-    log.warn("bound to all interfaces: any host that can reach this port can act as the backend");
+  if (!access.backendToken) {
+    log.warn(
+      `no --backend-token: any client that reaches ${server.url} can act as the backend and ` +
+        "make this worker download models and open streams",
+    );
   }
   await server.finished;
 }
