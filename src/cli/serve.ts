@@ -162,7 +162,7 @@ Environment (the MJPEG server's names are honoured; flags win):
   TARGET_FPS       default 30      MAX_FRAME_AGE_S  default 10
   HOST             default 127.0.0.1 (deny-by-default)   PORT  default 8080
 
-Routes: /  /stream.mjpg  /snapshot.jpg  /cameras  /cameras/NAME/stream.mjpg
+Routes: /  /cameras/NAME/  /stream.mjpg  /snapshot.jpg  /cameras  /cameras/NAME/stream.mjpg
         /cameras/NAME/snapshot.jpg  /cameras/NAME/events  /healthz  /metrics
 Push:   /push (WebSocket)  POST /api/clients/NAME/screenshot  POST /cameras/NAME/image
         POST /update-image  /list  /screenshots/NAME  /cameras/NAME/events?images=1
@@ -171,7 +171,7 @@ Push:   /push (WebSocket)  POST /api/clients/NAME/screenshot  POST /cameras/NAME
 Examples:
   detector serve --source demo=testpattern:
   detector serve --source printer=tcp://127.0.0.1:9000 --port 8081
-  FRAMES_DIR_ABS=/srv/frames TARGET_FPS=20 detector serve --host 0.0.0.0
+  FRAMES_DIR_ABS=/srv/frames TARGET_FPS=20 detector serve --host 0.0.0.0 --auth viewers.txt
   DETECTOR_PUSH_SECRET=s3cret detector serve --history /srv/shots --mqtt 'mqtt://broker:1883/infoscreen/+/screenshot'`,
     )
     .action(async (opts, cmd: Command) => {
