@@ -14,12 +14,9 @@ export interface FrameStreamOptions {
   prelude?: Uint8Array;
   /** Bytes sent every `everyMs` while the client is waiting (nothing queued). */
   keepalive?: { everyMs: number; bytes: Uint8Array };
-  /**
-   * The last frame's bytes are sent once more when no newer frame followed within `afterMs` and
-   * the client took everything: Chromium draws a multipart part only once the headers of the
-   * next part arrived, so without this a slow or stopped camera stays a frame behind (or black).
-   */
-  repeat?: { afterMs: number; onRepeat?(frame: Frame): void };
+  /** Send a frame once more when the camera went idle after it (see `FrameFanout`). */
+  repeatIdle?: boolean;
+  onRepeat?(frame: Frame): void;
 }
 
 /**
@@ -41,7 +38,6 @@ export function frameStream(
     if (finished) return;
     finished = true;
     sub.close();
-    clearTimeout(repeatTimer);
     if (keepalive !== undefined) clearInterval(keepalive);
     for (const s of signals) s.removeEventListener("abort", onAbort);
     o.onClose?.();
@@ -54,34 +50,15 @@ export function frameStream(
       // already closed or errored
     }
   };
-  let repeatTimer: ReturnType<typeof setTimeout> | undefined;
-  /** The client took everything sent and asked for more. */
-  let waiting = false;
-  const repeat = o.repeat;
-  const repeatLater = repeat && ((frame: Frame) => {
-    clearTimeout(repeatTimer);
-    repeatTimer = setTimeout(() => {
-      // Only for a camera with nothing newer: a rate cap or a slow client is no reason.
-      if (finished || !waiting || cache.latest(camera)?.seq !== frame.seq) return;
-      try {
-        waiting = false;
-        controller.enqueue(o.encode(frame));
-        repeat.onRepeat?.(frame);
-      } catch {
-        finish();
-      }
-    }, repeat.afterMs);
-  });
-  const sub = fanoutFor(cache).subscribe(camera, fps, (frame, skipped) => {
+  const sub = fanoutFor(cache).subscribe(camera, fps, (frame, skipped, repeated) => {
     try {
-      waiting = false;
       controller.enqueue(o.encode(frame));
-      o.onSent?.(frame, skipped);
-      repeatLater?.(frame);
+      if (repeated) o.onRepeat?.(frame);
+      else o.onSent?.(frame, skipped);
     } catch {
       finish();
     }
-  });
+  }, o.repeatIdle);
   const ka = o.keepalive;
   const keepalive = ka &&
     setInterval(() => {
@@ -102,7 +79,6 @@ export function frameStream(
       if (o.prelude) ctrl.enqueue(o.prelude);
     },
     pull() {
-      waiting = true;
       sub.want();
     },
     cancel() {

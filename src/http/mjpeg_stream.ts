@@ -13,8 +13,6 @@ const encoder = new TextEncoder();
  */
 const FIRST_BOUNDARY = encoder.encode(`--${BOUNDARY}\r\n`);
 const TAIL = encoder.encode(`\r\n--${BOUNDARY}\r\n`);
-/** See `FrameStreamOptions.repeat`: cameras faster than 2 fps are never repeated. */
-const REPEAT_AFTER_MS = 500;
 
 /** Multipart part bytes are built once per frame and shared by every client. */
 const parts = new WeakMap<Frame, Uint8Array<ArrayBuffer>>();
@@ -101,7 +99,8 @@ export function mjpegResponse(
     onOpen: () => open++,
     onClose: () => open--,
     prelude: FIRST_BOUNDARY,
-    repeat: { afterMs: REPEAT_AFTER_MS, onRepeat: () => c.repeated++ },
+    repeatIdle: true,
+    onRepeat: () => c.repeated++,
   });
   return new Response(body, { headers: mjpegHeaders });
 }
