@@ -1,5 +1,8 @@
 import { Command } from "commander";
+import { commandSettings } from "../config/mod.ts";
 import { setLogJson, setLogLevel } from "../core/log.ts";
+import { disableNativeBackend } from "../inference/backends.ts";
+import { setFfmpegPrograms } from "../sources/ffmpeg_process.ts";
 import { VERSION } from "../version.ts";
 import { registerDetect } from "./detect.ts";
 import { registerMpta } from "./mpta.ts";
@@ -8,7 +11,17 @@ import { registerProbe } from "./probe.ts";
 import { registerReplay } from "./replay.ts";
 import { registerRun } from "./run.ts";
 import { registerServe } from "./serve.ts";
+import { addSettingOptions, resolveCommand } from "./setting_options.ts";
 import { registerToken } from "./token.ts";
+
+/** Settings of the whole process, applied before any subcommand runs. */
+const processSettings = commandSettings([
+  "logLevel",
+  "logFormat",
+  "ffmpeg",
+  "ffprobe",
+  "nativeBackend",
+]);
 
 /** The commander program with every subcommand registered. */
 export function buildProgram(): Command {
@@ -16,14 +29,15 @@ export function buildProgram(): Command {
     .description(
       "Frames from cameras of every kind: keep the newest, serve it, run detection pipelines on it.",
     )
-    .version(VERSION, "-V, --version")
-    .option("--log-level <level>", "debug, info, warn or error (env DETECTOR_LOG_LEVEL)")
-    .option("--log-json", "one JSON object per log line (env DETECTOR_LOG_FORMAT=json)")
+    .version(VERSION, "-V, --version");
+  addSettingOptions(program, processSettings)
     .showHelpAfterError("(run with --help for usage)")
     .hook("preAction", (cmd) => {
-      const o = cmd.opts();
-      if (o.logLevel) setLogLevel(o.logLevel);
-      if (o.logJson) setLogJson(true);
+      const { values: v } = resolveCommand(cmd, processSettings);
+      setLogLevel(v.logLevel);
+      setLogJson(v.logFormat === "json");
+      setFfmpegPrograms({ ffmpeg: v.ffmpeg, ffprobe: v.ffprobe });
+      disableNativeBackend(!v.nativeBackend);
     });
   registerServe(program);
   registerToken(program);

@@ -8,130 +8,31 @@ import { startHttpServer } from "../http/server.ts";
 import { openArchive } from "../mpta/archive.ts";
 import { createPipelineRunner } from "../pipeline/runner.ts";
 import { SharedReaders } from "../sources/shared_readers.ts";
+import { ModelStore } from "../worker/model_store.ts";
+import { PipelinePool } from "../worker/pipeline_pool.ts";
+import { WorkerDaemon } from "../worker/worker_daemon.ts";
+import { processEnv } from "../config/mod.ts";
 import {
   configFileKeys,
-  defaults,
   minRunIntervalMs,
   readConfigFile,
   resolveRunConfig,
   type RunConfig,
-  type RunFlags,
-} from "../worker/config.ts";
-import { ModelStore } from "../worker/model_store.ts";
-import { PipelinePool } from "../worker/pipeline_pool.ts";
-import { WorkerDaemon } from "../worker/worker_daemon.ts";
-import { envString, parseDuration, parseNumber } from "./env.ts";
-import { HostAllowList, type UrlPolicy } from "../worker/host_allow_list.ts";
+  runSettings,
+} from "./run_config.ts";
+import { addSettingOptions, settingFlags } from "./setting_options.ts";
 import { onShutdown } from "./shutdown.ts";
 
 const log = logger("run");
 
-function oneOf(flag: string, values: string[]) {
-  return (v: string) => {
-    if (!values.includes(v)) {
-      throw new Error(`${flag} expects one of ${values.join(", ")}, got "${v}"`);
-    }
-    return v;
-  };
-}
-
 export function registerRun(program: Command): void {
-  program.command("run")
+  const run = program.command("run")
     .description(
       "The CMS worker: a backend connects over WebSocket, subscribes cameras with .mpta models, " +
         "and receives detections and heartbeats.",
     )
-    .option("-c, --config <file>", "config.json (the original worker's keys are accepted)")
-    .option("--host <addr>", `address to bind (env HOST, default ${defaults.host})`)
-    .option(
-      "-p, --port <n>",
-      "TCP port, 0 = any free port (env PORT, default 8000)",
-      parseNumber("--port", 0, 65535),
-    )
-    .option("--heartbeat <dur>", "stateReport period (default 2s)", parseDuration("--heartbeat"))
-    .option(
-      "--grace <dur>",
-      "keep subscriptions this long after the backend disconnects (default 30s)",
-      parseDuration("--grace"),
-    )
-    .option(
-      "--max-streams <n>",
-      "most subscriptions at once (max_streams, default 20)",
-      parseNumber("--max-streams", 1, 10_000),
-    )
-    .option(
-      "--poll-interval <ms>",
-      "least ms between two pipeline runs of a subscription (poll_interval_ms, default 100)",
-      parseNumber("--poll-interval", 0),
-    )
-    .option(
-      "--target-fps <n>",
-      "most pipeline runs per second per subscription, 0 = no bound (target_fps, env TARGET_FPS)",
-      parseNumber("--target-fps", 0, 120),
-    )
-    .option(
-      "--reconnect-interval <s>",
-      "first delay before a camera reconnects (reconnect_interval_sec, default 5)",
-      parseNumber("--reconnect-interval", 0.05, 3600),
-    )
-    .option(
-      "--max-retries <n>",
-      "camera reconnects before giving up, -1 = forever (max_retries)",
-      parseNumber("--max-retries", -1),
-    )
-    .option(
-      "--model-dir <dir>",
-      "downloaded .mpta archives (env DETECTOR_MODEL_CACHE, default ./models)",
-    )
-    .option(
-      "--spool-dir <dir>",
-      "failed Redis/PostgreSQL writes wait here (env DETECTOR_SPOOL_DIR, default ./spool)",
-    )
-    .option(
-      "--threads <n>",
-      "inference threads per model (env DETECTOR_THREADS, default: all cores)",
-      parseNumber("--threads", 1, 256),
-    )
-    .option(
-      "--backend <name>",
-      "inference backend: auto, native or wasm (env DETECTOR_BACKEND)",
-      oneOf("--backend", ["auto", "native", "wasm"]),
-    )
-    .option(
-      "--model-timeout <dur>",
-      "a model download that stalls this long fails (default 60s)",
-      parseDuration("--model-timeout"),
-    )
-    .option(
-      "--max-model-bytes <n>",
-      "largest .mpta accepted (default 512 MiB)",
-      parseNumber("--max-model-bytes", 1024),
-    )
-    .option(
-      "--tracking <mode>",
-      "bytetrack (one session per vehicle) or per-frame (the original)",
-      oneOf("--tracking", ["bytetrack", "per-frame"]),
-    )
-    .option(
-      "--session-cooldown <dur>",
-      "see `detector replay --help` (default 10s)",
-      parseDuration("--session-cooldown"),
-    )
-    .option(
-      "--backend-token <token>",
-      "the backend must send Authorization: Bearer TOKEN (or ?token=TOKEN) with the WebSocket " +
-        "upgrade; others get 401 (env DETECTOR_BACKEND_TOKEN)",
-    )
-    .option(
-      "--allow-hosts <list>",
-      "hosts the backend may point camera streams and model downloads at, e.g. " +
-        "'cams.lan,*.cams.lan,10.20.0.0/16,models.example.com:443' (env DETECTOR_ALLOW_HOSTS)",
-    )
-    .option(
-      "--allow-model-hosts <list>",
-      "hosts for model downloads when they differ from --allow-hosts (env " +
-        "DETECTOR_ALLOW_MODEL_HOSTS)",
-    )
+    .option("-c, --config <file>", "config.json (the original worker's keys are accepted)");
+  addSettingOptions(run, runSettings)
     .addHelpText(
       "after",
       `
@@ -145,32 +46,14 @@ Protocol: WebSocket at ws://HOST:PORT/ (see PROTOCOL.md); on the same port
 Examples:
   detector run
   detector run --config config.json --port 8000 --heartbeat 2s
+  DETECTOR_BACKEND_TOKEN=s3cret detector run --allow-hosts '*.cams.lan,models.example.com:443'
   TARGET_FPS=5 detector run --max-streams 8 --spool-dir /var/spool/detector`,
     )
-    .action(async (opts) => {
+    .action(async (opts, cmd: Command) => {
       const file = opts.config ? await readConfigFile(opts.config) : {};
-      const flags: RunFlags = {
-        host: opts.host,
-        port: opts.port,
-        heartbeatMs: opts.heartbeat,
-        graceMs: opts.grace,
-        maxStreams: opts.maxStreams,
-        pollIntervalMs: opts.pollInterval,
-        targetFps: opts.targetFps,
-        reconnectIntervalSec: opts.reconnectInterval,
-        maxRetries: opts.maxRetries,
-        modelDir: opts.modelDir,
-        spoolDir: opts.spoolDir,
-        threads: opts.threads,
-        backend: opts.backend,
-        modelTimeoutMs: opts.modelTimeout,
-        maxModelBytes: opts.maxModelBytes,
-        tracking: opts.tracking,
-        sessionCooldownMs: opts.sessionCooldown,
-      };
       const { config, unknownKeys } = resolveRunConfig(
-        flags,
-        (n) => Deno.env.get(n),
+        settingFlags(cmd, runSettings),
+        processEnv,
         file,
         opts.config,
       );
@@ -180,37 +63,19 @@ Examples:
           keys: unknownKeys.join(","),
         });
       }
-      await runWorker(config, workerAccess(opts));
+      await runWorker(config);
     });
 }
 
-/** Who may act as the backend and where it may send the worker (flags win over environment). */
-export interface WorkerAccess {
-  backendToken?: string;
-  urlPolicy?: UrlPolicy;
-}
-
-function workerAccess(opts: Record<string, string | undefined>): WorkerAccess {
-  const list = (flag: string, value: string | undefined) =>
-    value === undefined ? undefined : HostAllowList.parse(value, flag);
-  const hosts = list("--allow-hosts", opts.allowHosts ?? envString("DETECTOR_ALLOW_HOSTS"));
-  const modelHosts = list(
-    "--allow-model-hosts",
-    opts.allowModelHosts ?? envString("DETECTOR_ALLOW_MODEL_HOSTS"),
-  );
-  return {
-    backendToken: opts.backendToken ?? envString("DETECTOR_BACKEND_TOKEN"),
-    urlPolicy: hosts || modelHosts ? { streams: hosts, models: modelHosts ?? hosts } : undefined,
-  };
-}
-
-export async function runWorker(config: RunConfig, access: WorkerAccess = {}): Promise<void> {
+export async function runWorker(config: RunConfig): Promise<void> {
   const cache = new FrameCache();
   const readers = new SharedReaders(cache, {
     maxRetries: config.maxRetries,
-    timeoutMs: 10_000,
+    timeoutMs: config.timeoutMs,
     reconnectMs: config.reconnectIntervalSec * 1000,
-    fps: config.targetFps > 0 ? config.targetFps : undefined,
+    stallTimeoutMs: config.stallTimeoutMs,
+    rtspTransport: config.rtspTransport,
+    jpegQuality: config.jpegQuality,
   });
   const store = new ModelStore({
     dir: config.modelDir,
@@ -225,6 +90,10 @@ export async function runWorker(config: RunConfig, access: WorkerAccess = {}): P
         backend: config.backend,
         threads: config.threads,
         spoolDir: config.spoolDir,
+        spoolMaxEntries: config.spoolMaxEntries,
+        spoolMaxBytes: config.spoolMaxBytes,
+        redisUrl: config.redisUrl,
+        postgresUrl: config.postgresUrl,
         tracking: config.tracking,
         sessionCooldownMs: config.sessionCooldownMs,
       }),
@@ -238,14 +107,14 @@ export async function runWorker(config: RunConfig, access: WorkerAccess = {}): P
       graceMs: config.graceMs,
       maxStreams: config.maxStreams,
       minIntervalMs: minRunIntervalMs(config),
-      backendToken: access.backendToken,
-      urlPolicy: access.urlPolicy,
+      backendToken: config.backendToken,
+      urlPolicy: config.urlPolicy,
     },
   });
   const shutdownController = new AbortController();
   const ctx: ServeContext = {
     cache,
-    targetFps: config.targetFps || 30,
+    targetFps: config.targetFps,
     shutdown: shutdownController.signal,
     defaultCamera: () => undefined,
   };
@@ -276,8 +145,9 @@ export async function runWorker(config: RunConfig, access: WorkerAccess = {}): P
     reconnectIntervalSec: config.reconnectIntervalSec,
     maxRetries: config.maxRetries,
     tracking: config.tracking,
+    stallTimeoutMs: config.stallTimeoutMs,
   });
-  if (!access.backendToken) {
+  if (!config.backendToken) {
     log.warn(
       `no --backend-token: any client that reaches ${server.url} can act as the backend and ` +
         "make this worker download models and open streams",
