@@ -10,6 +10,9 @@ import { registerRun } from "./run.ts";
 import { registerServe } from "./serve.ts";
 import { registerToken } from "./token.ts";
 
+/** Exit code of a usage error: bad flags or arguments, unreadable input, bad configuration. */
+export const USAGE_ERROR = 2;
+
 /** The commander program with every subcommand registered. */
 export function buildProgram(): Command {
   const program = new Command("detector")
@@ -20,6 +23,9 @@ export function buildProgram(): Command {
     .option("--log-level <level>", "debug, info, warn or error (env DETECTOR_LOG_LEVEL)")
     .option("--log-json", "one JSON object per log line (env DETECTOR_LOG_FORMAT=json)")
     .showHelpAfterError("(run with --help for usage)")
+    // Usage errors (unknown option, missing argument, bad value) exit 2 in every subcommand;
+    // subcommands inherit this when they are registered below.
+    .exitOverride((err) => Deno.exit(err.exitCode === 0 ? 0 : USAGE_ERROR))
     .hook("preAction", (cmd) => {
       const o = cmd.opts();
       if (o.logLevel) setLogLevel(o.logLevel);
