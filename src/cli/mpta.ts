@@ -112,7 +112,7 @@ Examples:
 
   mpta.command("pack")
     .description("Build an archive from a folder holding pipeline.json and its ONNX models")
-    .argument("<dir>", "folder with pipeline.json at its top")
+    .argument("<dir>", "folder with pipeline.json at its top or in one subfolder")
     .requiredOption("-o, --output <file>", "archive to write (.mpta)")
     .option("--force", "write the archive even when it does not validate")
     .addHelpText(

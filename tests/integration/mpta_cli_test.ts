@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { runDetector } from "../harness/detector.ts";
+import { unzipSync } from "fflate";
 import { zipDeterministic } from "../../src/mpta/pack.ts";
 import {
   EXAMPLE_ARCHIVES,
@@ -181,6 +182,28 @@ Deno.test("mpta pack: folder → deterministic archive that validates; invalid f
     const e = await run(["mpta", "pack", empty, "-o", `${dir}/d.mpta`]);
     assert.notEqual(e.code, 0);
     assert.match(e.out, /no pipeline\.json at the top of the folder/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("mpta pack: a shipped archive unzipped as is (pipeline.json one level down) packs back to the same bytes", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const shipped = await Deno.readFile(`${pipelines}car_frontal_full.mpta`);
+    for (const [name, bytes] of Object.entries(unzipSync(shipped))) {
+      const path = `${dir}/unpacked/${name}`;
+      await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+      await Deno.writeFile(path, bytes);
+    }
+    const r = await run(["mpta", "pack", `${dir}/unpacked`, "-o", `${dir}/again.mpta`]);
+    assert.equal(r.code, 0, r.out);
+    assert.deepEqual(await Deno.readFile(`${dir}/again.mpta`), shipped);
+    await Deno.mkdir(`${dir}/unpacked/second`);
+    await Deno.writeTextFile(`${dir}/unpacked/second/pipeline.json`, "{}");
+    const two = await run(["mpta", "pack", `${dir}/unpacked`, "-o", `${dir}/two.mpta`]);
+    assert.equal(two.code, 2, two.out);
+    assert.match(two.out, /pipeline\.json in several subfolders/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
