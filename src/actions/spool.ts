@@ -8,6 +8,9 @@
 import { errorMessage, logger } from "../core/log.ts";
 import { metrics } from "../core/metrics.ts";
 
+export const DEFAULT_SPOOL_MAX_ENTRIES = 10_000;
+export const DEFAULT_SPOOL_MAX_BYTES = 256 * 1024 * 1024;
+
 export interface SpoolOptions {
   /** Most entries kept (default 10000). */
   maxEntries?: number;
@@ -38,8 +41,8 @@ export class Spool {
   #unregister: () => void;
 
   private constructor(readonly dir: string, opts: SpoolOptions) {
-    this.maxEntries = opts.maxEntries ?? 10_000;
-    this.maxBytes = opts.maxBytes ?? 256 * 1024 * 1024;
+    this.maxEntries = opts.maxEntries ?? DEFAULT_SPOOL_MAX_ENTRIES;
+    this.maxBytes = opts.maxBytes ?? DEFAULT_SPOOL_MAX_BYTES;
     this.label = opts.label ?? dir;
     this.#unregister = metrics.collect(() => [
       {

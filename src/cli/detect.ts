@@ -5,7 +5,6 @@
 import type { Command } from "commander";
 import { errorMessage } from "../core/log.ts";
 import { annotateJpeg, type Annotation } from "../inference/annotate.ts";
-import { parseBackendChoice } from "../inference/backends.ts";
 import { loadModel } from "../inference/load_model.ts";
 import { disposeModels, loadPipelineModels } from "../inference/pipeline_models.ts";
 import { decodeRgb, imageSize } from "../inference/preprocess.ts";
@@ -13,7 +12,8 @@ import type { BackendChoice, Detection, ImageInput, Model } from "../inference/t
 import { openArchive } from "../mpta/archive.ts";
 import { resultFieldFor } from "../mpta/placeholders.ts";
 import type { PipelineNode } from "../mpta/types.ts";
-import { parseNumber } from "./env.ts";
+import { commandSettings } from "../config/mod.ts";
+import { addSettingOptions, resolveCommand } from "./setting_options.ts";
 import sharp from "sharp";
 
 export interface DetectCliOptions {
@@ -195,8 +195,10 @@ export async function runDetect(imagePath: string, opts: DetectCliOptions): Prom
   }
 }
 
+const detectSettings = commandSettings(["minConfidence", "iou", "backend", "threads"]);
+
 export function registerDetect(program: Command): void {
-  program.command("detect")
+  const detect = program.command("detect")
     .description(
       "Run one image through a model or a pipeline archive; print the detections as JSON",
     )
@@ -207,28 +209,12 @@ export function registerDetect(program: Command): void {
     )
     .option("--model <file>", "a single ONNX model (detection or classification)")
     .option(
-      "--min-confidence <n>",
-      "drop detections below (default: the node's, or 0.25)",
-      parseNumber("--min-confidence", 0, 1),
-    )
-    .option("--iou <n>", "NMS IoU threshold (default 0.45)", parseNumber("--iou", 0, 1))
-    .option(
       "--classes <names>",
       "comma-separated class names to keep (default: the node's triggerClasses, or all)",
     )
-    .option(
-      "--backend <name>",
-      "auto, native (onnxruntime-node) or wasm (onnxruntime-web)",
-      parseBackendChoice,
-      "auto",
-    )
-    .option(
-      "--threads <n>",
-      "inference threads (default: all cores)",
-      parseNumber("--threads", 1, 256),
-    )
     .option("--cuda", "use the CUDA execution provider when available (native backend)")
-    .option("--annotate <out.jpg>", "also write the image with the boxes drawn on it")
+    .option("--annotate <out.jpg>", "also write the image with the boxes drawn on it");
+  addSettingOptions(detect, detectSettings)
     .addHelpText(
       "after",
       `
@@ -238,8 +224,9 @@ Examples:
   detector detect frame.jpg --model car/car_frontal_detection_v1.onnx --annotate boxes.jpg
   detector detect frame.jpg --model yolov8n.onnx --backend native --threads 2`,
     )
-    .action(async (image: string, opts: DetectCliOptions) => {
-      const result = await runDetect(image, opts);
+    .action(async (image: string, opts: DetectCliOptions, cmd: Command) => {
+      const { values: v } = resolveCommand(cmd, detectSettings);
+      const result = await runDetect(image, { ...opts, ...v });
       console.log(JSON.stringify(result, null, 2));
     });
 }

@@ -2,21 +2,19 @@
 import type { Command } from "commander";
 import { validateArchive, type ValidationReport } from "../mpta/archive.ts";
 import { renderTree, summariseArchive } from "../mpta/inspect.ts";
-import type { ArchiveLimits } from "../mpta/limits.ts";
+import { commandSettings } from "../config/mod.ts";
+import { type ArchiveLimits, DEFAULT_LIMITS } from "../mpta/limits.ts";
 import { packDirectory } from "../mpta/pack.ts";
-import { parseNumber } from "./env.ts";
+import { addSettingOptions, resolveCommand } from "./setting_options.ts";
 
-interface LimitOpts {
-  maxEntries?: number;
-  maxTotalMb?: number;
-}
+const limitSettings = commandSettings(["maxEntries", "maxTotalBytes"]);
 
-function limitsFrom(o: LimitOpts): Partial<ArchiveLimits> {
-  const l: Partial<ArchiveLimits> = {};
-  if (o.maxEntries !== undefined) l.maxEntries = o.maxEntries;
-  if (o.maxTotalMb !== undefined) {
-    l.maxTotalBytes = o.maxTotalMb * 1024 ** 2;
-    l.maxEntryBytes = Math.min(l.maxTotalBytes, 512 * 1024 ** 2);
+function limitsFrom(cmd: Command): Partial<ArchiveLimits> {
+  const { values: v, origins } = resolveCommand(cmd, limitSettings);
+  const l: Partial<ArchiveLimits> = { maxEntries: v.maxEntries };
+  if (origins.maxTotalBytes !== "default") {
+    l.maxTotalBytes = v.maxTotalBytes;
+    l.maxEntryBytes = Math.min(v.maxTotalBytes, DEFAULT_LIMITS.maxEntryBytes);
   }
   return l;
 }
@@ -31,17 +29,7 @@ function printReport(file: string, r: ValidationReport): void {
 }
 
 function addLimitOptions(cmd: Command): Command {
-  return cmd
-    .option(
-      "--max-entries <n>",
-      "most entries an archive may hold (default 1000)",
-      parseNumber("--max-entries", 1),
-    )
-    .option(
-      "--max-total-mb <n>",
-      "most uncompressed MiB an archive may hold (default 768)",
-      parseNumber("--max-total-mb", 1),
-    );
+  return addSettingOptions(cmd, limitSettings);
 }
 
 export function registerMpta(program: Command): void {
@@ -64,12 +52,12 @@ Exit status: 0 when every archive is valid, 1 otherwise.
 Examples:
   detector mpta validate pipelines/car_frontal_full.mpta
   detector mpta validate --json models/*.mpta`,
-  ).action(async (files: string[], opts: LimitOpts & { json?: boolean; load: boolean }) => {
+  ).action(async (files: string[], opts: { json?: boolean; load: boolean }, cmd: Command) => {
     const results = [];
     let bad = 0;
     for (const file of files) {
       const r = await validateArchive(file, {
-        limits: limitsFrom(opts),
+        limits: limitsFrom(cmd),
         loadModels: opts.load,
         name: file,
       });
@@ -93,8 +81,8 @@ Examples:
 Examples:
   detector mpta inspect pipelines/car_frontal_full.mpta
   detector mpta inspect --json pipelines/car_frontal_full.mpta | jq .pipeline.branches`,
-  ).action(async (file: string, opts: LimitOpts & { json?: boolean }) => {
-    const r = await validateArchive(file, { limits: limitsFrom(opts), name: file });
+  ).action(async (file: string, opts: { json?: boolean }, cmd: Command) => {
+    const r = await validateArchive(file, { limits: limitsFrom(cmd), name: file });
     if (!r.archive) {
       if (opts.json) console.log(JSON.stringify({ file, ok: false, errors: r.errors }, null, 2));
       else printReport(file, r);

@@ -12,8 +12,9 @@ import { ffprobePath, spawnTracked, stopAllChildren } from "../sources/ffmpeg_pr
 import { classifyFailure } from "../sources/ffmpeg_stderr.ts";
 import { createSource } from "../sources/registry.ts";
 import { StderrRing, urlSecrets } from "../sources/stderr_ring.ts";
-import { addFfmpegOptions, ffmpegCliSettings } from "./ffmpeg_options.ts";
-import { parseDuration } from "./env.ts";
+import { commandSettings } from "../config/mod.ts";
+import { ffmpegKeys, ffmpegSourceOptions } from "./ffmpeg_options.ts";
+import { addSettingOptions, resolveCommand } from "./setting_options.ts";
 
 export interface ProbeStream {
   codec: string | null;
@@ -238,6 +239,8 @@ export function formatProbe(r: ProbeReport): string {
   return lines.join("\n");
 }
 
+const probeSettings = commandSettings(["probeTimeout", "measure", ...ffmpegKeys]);
+
 export function registerProbe(program: Command): void {
   const cmd = program.command("probe")
     .description(
@@ -246,18 +249,6 @@ export function registerProbe(program: Command): void {
     )
     .argument("<SPEC>", "any --source SPEC: rtsp://user:pass@cam/stream, a video file, …")
     .option("-o, --output <file.jpg>", "save the first frame here")
-    .option(
-      "--timeout <dur>",
-      "give up when no frame arrives this long",
-      parseDuration("--timeout"),
-      15_000,
-    )
-    .option(
-      "--measure <dur>",
-      "after the first frame, count frames this long for the delivered fps",
-      parseDuration("--measure"),
-      3000,
-    )
     .option("--json", "print the report as JSON")
     .option("--ffprobe", "also run ffprobe for profile, pixel format and container")
     .addHelpText(
@@ -270,16 +261,18 @@ Examples:
   detector probe --rtsp-transport udp rtsp://cam.local/live
   detector probe ./clip.mp4 --json`,
     );
-  addFfmpegOptions(cmd, { maxRetries: false });
-  cmd.action(async (spec: string, o) => {
-    const ff = ffmpegCliSettings(o);
+  addSettingOptions(cmd, probeSettings);
+  cmd.action(async (spec: string, o, self: Command) => {
+    const { values: v, origins } = resolveCommand(self, probeSettings);
+    const ff = ffmpegSourceOptions(v);
     const report = await probe({
       spec,
       output: o.output,
-      timeoutMs: o.timeout,
-      measureMs: o.measure,
+      timeoutMs: v.probeTimeout,
+      measureMs: v.measure,
       rtspTransport: ff.rtspTransport,
-      stallTimeoutMs: ff.stallTimeoutMs,
+      // Unless given, a probe waits for a stalled source as long as for the first frame.
+      stallTimeoutMs: origins.stallTimeout === "default" ? v.probeTimeout : ff.stallTimeoutMs,
       jpegQuality: ff.jpegQuality,
       ffprobe: o.ffprobe,
     });

@@ -1,5 +1,8 @@
 import { Command } from "commander";
+import { commandSettings } from "../config/mod.ts";
 import { setLogJson, setLogLevel } from "../core/log.ts";
+import { disableNativeBackend } from "../inference/backends.ts";
+import { setFfmpegPrograms } from "../sources/ffmpeg_process.ts";
 import { VERSION } from "../version.ts";
 import { registerDetect } from "./detect.ts";
 import { registerMpta } from "./mpta.ts";
@@ -8,10 +11,20 @@ import { registerProbe } from "./probe.ts";
 import { registerReplay } from "./replay.ts";
 import { registerRun } from "./run.ts";
 import { registerServe } from "./serve.ts";
+import { addSettingOptions, resolveCommand } from "./setting_options.ts";
 import { registerToken } from "./token.ts";
 
 /** Exit code of a usage error: bad flags or arguments, unreadable input, bad configuration. */
 export const USAGE_ERROR = 2;
+
+/** Settings of the whole process, applied before any subcommand runs. */
+const processSettings = commandSettings([
+  "logLevel",
+  "logFormat",
+  "ffmpeg",
+  "ffprobe",
+  "nativeBackend",
+]);
 
 /** The commander program with every subcommand registered. */
 export function buildProgram(): Command {
@@ -19,17 +32,18 @@ export function buildProgram(): Command {
     .description(
       "Frames from cameras of every kind: keep the newest, serve it, run detection pipelines on it.",
     )
-    .version(VERSION, "-V, --version")
-    .option("--log-level <level>", "debug, info, warn or error (env DETECTOR_LOG_LEVEL)")
-    .option("--log-json", "one JSON object per log line (env DETECTOR_LOG_FORMAT=json)")
+    .version(VERSION, "-V, --version");
+  addSettingOptions(program, processSettings)
     .showHelpAfterError("(run with --help for usage)")
     // Usage errors (unknown option, missing argument, bad value) exit 2 in every subcommand;
     // subcommands inherit this when they are registered below.
     .exitOverride((err) => Deno.exit(err.exitCode === 0 ? 0 : USAGE_ERROR))
     .hook("preAction", (cmd) => {
-      const o = cmd.opts();
-      if (o.logLevel) setLogLevel(o.logLevel);
-      if (o.logJson) setLogJson(true);
+      const { values: v } = resolveCommand(cmd, processSettings);
+      setLogLevel(v.logLevel);
+      setLogJson(v.logFormat === "json");
+      setFfmpegPrograms({ ffmpeg: v.ffmpeg, ffprobe: v.ffprobe });
+      disableNativeBackend(!v.nativeBackend);
     });
   registerServe(program);
   registerToken(program);

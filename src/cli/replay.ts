@@ -1,8 +1,8 @@
 import type { Command } from "commander";
 import { errorMessage, logger } from "../core/log.ts";
-import type { BackendChoice } from "../inference/types.ts";
+import { commandSettings } from "../config/mod.ts";
 import { runReplay } from "../replay/replay.ts";
-import { envNumber, envString, parseDuration, parseNumber } from "./env.ts";
+import { addSettingOptions, resolveCommand } from "./setting_options.ts";
 
 const log = logger("replay");
 
@@ -25,17 +25,22 @@ export function parseSize(value: string): "model" | "full" | { width: number; he
   return { width: Number(m[1]) & ~1, height: Number(m[2]) & ~1 };
 }
 
-function oneOf<T extends string>(flag: string, values: readonly T[]) {
-  return (v: string): T => {
-    if (!values.includes(v as T)) {
-      throw new Error(`${flag} expects one of ${values.join(", ")}, got "${v}"`);
-    }
-    return v as T;
-  };
-}
+const replaySettings = commandSettings([
+  "every",
+  "tracking",
+  "sessionCooldown",
+  "spoolDir",
+  "spoolMaxEntries",
+  "spoolMaxBytes",
+  "redisUrl",
+  "postgresUrl",
+  "backend",
+  "threads",
+  "drainTimeout",
+]);
 
 export function registerReplay(program: Command): void {
-  program.command("replay")
+  const replay = program.command("replay")
     .description(
       "Run a pipeline archive (.mpta) over a video file: one JSON line per frame, a summary, " +
         "optional annotated output, live viewer and dry run.",
@@ -43,12 +48,6 @@ export function registerReplay(program: Command): void {
     .argument("<video>", "video file (anything ffmpeg reads)")
     .requiredOption("--mpta <file>", "pipeline archive")
     .option("--realtime", "read the video at its own frame rate instead of as fast as possible")
-    .option(
-      "--every <n>",
-      "run the pipeline on one frame in N",
-      parseNumber("--every", 1, 100000),
-      1,
-    )
     .option("--out <file.jsonl>", "write the JSON lines to this file instead of stdout")
     .option(
       "--annotate <out.mp4|dir>",
@@ -58,31 +57,6 @@ export function registerReplay(program: Command): void {
     .option(
       "--serve <[host]:port>",
       "show the annotated replay live in the viewer (implies --realtime)",
-    )
-    .option(
-      "--tracking <mode>",
-      "bytetrack (default): one session per tracked vehicle; per-frame: every frame is an event",
-      oneOf("--tracking", ["bytetrack", "per-frame"] as const),
-    )
-    .option(
-      "--session-cooldown <dur>",
-      "bytetrack: how long a lost vehicle keeps its session; per-frame: least time between events (default 10s)",
-      parseDuration("--session-cooldown"),
-    )
-    .option(
-      "--spool-dir <dir>",
-      "where failed writes wait for their server (env DETECTOR_SPOOL_DIR)",
-    )
-    .option(
-      "--backend <name>",
-      "inference backend: auto, native (onnxruntime-node) or wasm",
-      oneOf("--backend", ["auto", "native", "wasm"] as const),
-      "auto",
-    )
-    .option(
-      "--threads <n>",
-      "inference threads per model (default: all cores)",
-      parseNumber("--threads", 1, 256),
     )
     .option(
       "--size <model|full|WxH>",
@@ -95,20 +69,14 @@ export function registerReplay(program: Command): void {
       "--display <id>",
       "display id for templates ({display_id}); default: camera id before ';'",
     )
-    .option(
-      "--drain-timeout <dur>",
-      "at the end, wait this long for spooled writes to reach their servers",
-      parseDuration("--drain-timeout"),
-      10_000,
-    )
-    .option("--no-progress", "no progress bar (it is only drawn on a terminal anyway)")
+    .option("--no-progress", "no progress bar (it is only drawn on a terminal anyway)");
+  addSettingOptions(replay, replaySettings)
     .addHelpText(
       "after",
       `
 Environment: DETECTOR_REDIS_URL, DETECTOR_POSTGRES_URL override the archive's redis/postgresql
-blocks; DETECTOR_SPOOL_DIR (./spool), DETECTOR_TRACKING (bytetrack) and
-DETECTOR_SESSION_COOLDOWN_SEC (10) are the defaults of --spool-dir, --tracking, --session-cooldown;
-DETECTOR_SPOOL_MAX_ENTRIES (10000) and DETECTOR_SPOOL_MAX_MB (256) bound the spool per server.
+blocks; DETECTOR_SPOOL_MAX_ENTRIES (10000) and DETECTOR_SPOOL_MAX_MB (256) bound the spool per
+server.
 
 Examples:
   detector replay traffic.mp4 --mpta pipelines/car_frontal_full.mpta --dry-run
@@ -116,7 +84,8 @@ Examples:
   detector replay traffic.mp4 --mpta car.mpta --serve :8080
   DETECTOR_REDIS_URL=redis://127.0.0.1:6379/0 detector replay traffic.mp4 --mpta car.mpta --every 3`,
     )
-    .action(async (video: string, o) => {
+    .action(async (video: string, o, cmd: Command) => {
+      const { values: v } = resolveCommand(cmd, replaySettings);
       const controller = new AbortController();
       const onSignal = () => {
         log.info("stopping replay");
@@ -130,24 +99,26 @@ Examples:
           video,
           mpta: o.mpta,
           realtime: Boolean(o.realtime || o.serve),
-          every: o.every,
+          every: v.every,
           out: o.out,
           annotate: o.annotate,
           dryRun: Boolean(o.dryRun),
           serve: o.serve ? parseListen(o.serve) : undefined,
-          tracking: o.tracking ??
-            oneOf("DETECTOR_TRACKING", ["bytetrack", "per-frame"] as const)(
-              envString("DETECTOR_TRACKING") ?? "bytetrack",
-            ),
-          sessionCooldownMs: o.sessionCooldown ??
-            (envNumber("DETECTOR_SESSION_COOLDOWN_SEC") ?? 10) * 1000,
-          spoolDir: o.spoolDir ?? envString("DETECTOR_SPOOL_DIR") ?? "./spool",
-          backend: o.backend as BackendChoice,
-          threads: o.threads,
+          tracking: v.tracking,
+          sessionCooldownMs: v.sessionCooldown,
+          spoolDir: v.spoolDir,
+          writes: {
+            redisUrl: v.redisUrl,
+            postgresUrl: v.postgresUrl,
+            spoolMaxEntries: v.spoolMaxEntries,
+            spoolMaxBytes: v.spoolMaxBytes,
+          },
+          backend: v.backend,
+          threads: v.threads,
           size: o.size,
           camera,
           display: o.display ?? camera.split(";")[0],
-          drainTimeoutMs: o.drainTimeout,
+          drainTimeoutMs: v.drainTimeout,
           progress: o.progress === false ? false : undefined,
           signal: controller.signal,
         });

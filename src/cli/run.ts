@@ -8,114 +8,31 @@ import { startHttpServer } from "../http/server.ts";
 import { openArchive } from "../mpta/archive.ts";
 import { createPipelineRunner } from "../pipeline/runner.ts";
 import { SharedReaders } from "../sources/shared_readers.ts";
+import { ModelStore } from "../worker/model_store.ts";
+import { PipelinePool } from "../worker/pipeline_pool.ts";
+import { WorkerDaemon } from "../worker/worker_daemon.ts";
+import { processEnv } from "../config/mod.ts";
 import {
   configFileKeys,
-  defaults,
   minRunIntervalMs,
   readConfigFile,
   resolveRunConfig,
   type RunConfig,
-  type RunFlags,
-} from "../worker/config.ts";
-import { ModelStore } from "../worker/model_store.ts";
-import { PipelinePool } from "../worker/pipeline_pool.ts";
-import { WorkerDaemon } from "../worker/worker_daemon.ts";
-import { parseDuration, parseNumber } from "./env.ts";
+  runSettings,
+} from "./run_config.ts";
+import { addSettingOptions, settingFlags } from "./setting_options.ts";
 import { onShutdown } from "./shutdown.ts";
 
 const log = logger("run");
 
-function oneOf(flag: string, values: string[]) {
-  return (v: string) => {
-    if (!values.includes(v)) {
-      throw new Error(`${flag} expects one of ${values.join(", ")}, got "${v}"`);
-    }
-    return v;
-  };
-}
-
 export function registerRun(program: Command): void {
-  program.command("run")
+  const run = program.command("run")
     .description(
       "The CMS worker: a backend connects over WebSocket, subscribes cameras with .mpta models, " +
         "and receives detections and heartbeats.",
     )
-    .option("-c, --config <file>", "config.json (the original worker's keys are accepted)")
-    .option("--host <addr>", `address to bind (env HOST, default ${defaults.host})`)
-    .option(
-      "-p, --port <n>",
-      "TCP port, 0 = any free port (env PORT, default 8000)",
-      parseNumber("--port", 0, 65535),
-    )
-    .option("--heartbeat <dur>", "stateReport period (default 2s)", parseDuration("--heartbeat"))
-    .option(
-      "--grace <dur>",
-      "keep subscriptions this long after the backend disconnects (default 30s)",
-      parseDuration("--grace"),
-    )
-    .option(
-      "--max-streams <n>",
-      "most subscriptions at once (max_streams, default 20)",
-      parseNumber("--max-streams", 1, 10_000),
-    )
-    .option(
-      "--poll-interval <ms>",
-      "least ms between two pipeline runs of a subscription (poll_interval_ms, default 100)",
-      parseNumber("--poll-interval", 0),
-    )
-    .option(
-      "--target-fps <n>",
-      "most pipeline runs per second per subscription, 0 = no bound (target_fps, env TARGET_FPS)",
-      parseNumber("--target-fps", 0, 120),
-    )
-    .option(
-      "--reconnect-interval <s>",
-      "first delay before a camera reconnects (reconnect_interval_sec, default 5)",
-      parseNumber("--reconnect-interval", 0.05, 3600),
-    )
-    .option(
-      "--max-retries <n>",
-      "camera reconnects before giving up, -1 = forever (max_retries)",
-      parseNumber("--max-retries", -1),
-    )
-    .option(
-      "--model-dir <dir>",
-      "downloaded .mpta archives (env DETECTOR_MODEL_CACHE, default ./models)",
-    )
-    .option(
-      "--spool-dir <dir>",
-      "failed Redis/PostgreSQL writes wait here (env DETECTOR_SPOOL_DIR, default ./spool)",
-    )
-    .option(
-      "--threads <n>",
-      "inference threads per model (env DETECTOR_THREADS, default: all cores)",
-      parseNumber("--threads", 1, 256),
-    )
-    .option(
-      "--backend <name>",
-      "inference backend: auto, native or wasm (env DETECTOR_BACKEND)",
-      oneOf("--backend", ["auto", "native", "wasm"]),
-    )
-    .option(
-      "--model-timeout <dur>",
-      "a model download that stalls this long fails (default 60s)",
-      parseDuration("--model-timeout"),
-    )
-    .option(
-      "--max-model-bytes <n>",
-      "largest .mpta accepted (default 512 MiB)",
-      parseNumber("--max-model-bytes", 1024),
-    )
-    .option(
-      "--tracking <mode>",
-      "bytetrack (one session per vehicle) or per-frame (the original)",
-      oneOf("--tracking", ["bytetrack", "per-frame"]),
-    )
-    .option(
-      "--session-cooldown <dur>",
-      "see `detector replay --help` (default 10s)",
-      parseDuration("--session-cooldown"),
-    )
+    .option("-c, --config <file>", "config.json (the original worker's keys are accepted)");
+  addSettingOptions(run, runSettings)
     .addHelpText(
       "after",
       `
@@ -131,30 +48,11 @@ Examples:
   detector run --config config.json --port 8000 --heartbeat 2s
   TARGET_FPS=5 detector run --max-streams 8 --spool-dir /var/spool/detector`,
     )
-    .action(async (opts) => {
+    .action(async (opts, cmd: Command) => {
       const file = opts.config ? await readConfigFile(opts.config) : {};
-      const flags: RunFlags = {
-        host: opts.host,
-        port: opts.port,
-        heartbeatMs: opts.heartbeat,
-        graceMs: opts.grace,
-        maxStreams: opts.maxStreams,
-        pollIntervalMs: opts.pollInterval,
-        targetFps: opts.targetFps,
-        reconnectIntervalSec: opts.reconnectInterval,
-        maxRetries: opts.maxRetries,
-        modelDir: opts.modelDir,
-        spoolDir: opts.spoolDir,
-        threads: opts.threads,
-        backend: opts.backend,
-        modelTimeoutMs: opts.modelTimeout,
-        maxModelBytes: opts.maxModelBytes,
-        tracking: opts.tracking,
-        sessionCooldownMs: opts.sessionCooldown,
-      };
       const { config, unknownKeys } = resolveRunConfig(
-        flags,
-        (n) => Deno.env.get(n),
+        settingFlags(cmd, runSettings),
+        processEnv,
         file,
         opts.config,
       );
@@ -172,9 +70,11 @@ export async function runWorker(config: RunConfig): Promise<void> {
   const cache = new FrameCache();
   const readers = new SharedReaders(cache, {
     maxRetries: config.maxRetries,
-    timeoutMs: 10_000,
+    timeoutMs: config.timeoutMs,
     reconnectMs: config.reconnectIntervalSec * 1000,
-    fps: config.targetFps > 0 ? config.targetFps : undefined,
+    stallTimeoutMs: config.stallTimeoutMs,
+    rtspTransport: config.rtspTransport,
+    jpegQuality: config.jpegQuality,
   });
   const store = new ModelStore({
     dir: config.modelDir,
@@ -189,6 +89,10 @@ export async function runWorker(config: RunConfig): Promise<void> {
         backend: config.backend,
         threads: config.threads,
         spoolDir: config.spoolDir,
+        spoolMaxEntries: config.spoolMaxEntries,
+        spoolMaxBytes: config.spoolMaxBytes,
+        redisUrl: config.redisUrl,
+        postgresUrl: config.postgresUrl,
         tracking: config.tracking,
         sessionCooldownMs: config.sessionCooldownMs,
       }),
@@ -207,7 +111,7 @@ export async function runWorker(config: RunConfig): Promise<void> {
   const shutdownController = new AbortController();
   const ctx: ServeContext = {
     cache,
-    targetFps: config.targetFps || 30,
+    targetFps: config.targetFps,
     shutdown: shutdownController.signal,
     defaultCamera: () => undefined,
   };
@@ -238,6 +142,7 @@ export async function runWorker(config: RunConfig): Promise<void> {
     reconnectIntervalSec: config.reconnectIntervalSec,
     maxRetries: config.maxRetries,
     tracking: config.tracking,
+    stallTimeoutMs: config.stallTimeoutMs,
   });
   if (config.host === "0.0.0.0" || config.host === "::") {
     log.warn("bound to all interfaces: any host that can reach this port can act as the backend");

@@ -1,5 +1,8 @@
 import { type JpegWalkState, newJpegWalkState, walkJpeg } from "./jpeg.ts";
 
+/** Largest JPEG a source accepts unless told otherwise (`--max-frame-bytes`). */
+export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
+
 export interface SplitterStats {
   frames: number;
   /** Bytes skipped while looking for a start-of-image marker. */
@@ -31,7 +34,7 @@ export class JpegSplitter {
   #walk: JpegWalkState = newJpegWalkState();
   readonly stats: SplitterStats = { frames: 0, garbageBytes: 0, dropped: 0 };
 
-  constructor(readonly maxFrameBytes = 16 * 1024 * 1024) {
+  constructor(readonly maxFrameBytes = DEFAULT_MAX_FRAME_BYTES) {
     this.#buf = new Uint8Array(Math.min(256 * 1024, maxFrameBytes + 2));
   }
 

@@ -2,8 +2,9 @@
 export type Level = "debug" | "info" | "warn" | "error";
 const order: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
-let threshold: number = order[(Deno.env.get("DETECTOR_LOG_LEVEL") as Level) ?? "info"] ?? 20;
-let json = Deno.env.get("DETECTOR_LOG_FORMAT") === "json";
+/** Set by the command line at start (`--log-level`, `--log-json`, their environment names). */
+let threshold: number = order.info;
+let json = false;
 
 export function setLogLevel(level: Level): void {
   threshold = order[level];

@@ -28,15 +28,11 @@ export const nativeBackend: Backend = workerBackend("native");
 export const wasmBackend: Backend = workerBackend("wasm");
 
 let nativeBroken: string | undefined;
+let nativeOff = false;
 
-/** `DETECTOR_NATIVE_BACKEND=off` (or 0/false) treats onnxruntime-node as unavailable. */
-function nativeDisabled(): boolean {
-  return /^(off|0|false|no)$/i.test(Deno.env.get("DETECTOR_NATIVE_BACKEND") ?? "");
-}
-
-export function parseBackendChoice(value: string): BackendChoice {
-  if (value === "auto" || value === "native" || value === "wasm") return value;
-  throw new Error(`--backend expects auto, native or wasm, got "${value}"`);
+/** Treats onnxruntime-node as unavailable (`DETECTOR_NATIVE_BACKEND=off`); set once at start. */
+export function disableNativeBackend(off: boolean): void {
+  nativeOff = off;
 }
 
 /** A session on `choice`; `auto` falls back to wasm once (logged) if native cannot start. */
@@ -48,7 +44,7 @@ export async function createSession(
   if (choice === "wasm") return wasmBackend.createSession(model, opts);
   if (choice === "native" || nativeBroken === undefined) {
     try {
-      if (nativeDisabled()) {
+      if (nativeOff) {
         throw new BackendUnavailableError("disabled by DETECTOR_NATIVE_BACKEND=off");
       }
       return await nativeBackend.createSession(model, opts);

@@ -54,7 +54,9 @@ export interface ClassificationModel extends ModelBase {
 export type Model = DetectionModel | ClassificationModel;
 
 export type BackendName = "native" | "wasm";
-export type BackendChoice = "auto" | BackendName;
+/** What `--backend` may say. */
+export const BACKEND_CHOICES = ["auto", "native", "wasm"] as const;
+export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 
 export interface LoadOptions {
   backend?: BackendChoice;

@@ -9,16 +9,12 @@ import type { PipelineArchive } from "./types.ts";
 const log = logger("mpta");
 
 export interface ExtractOptions {
-  /** Root of the cache; default `$DETECTOR_MODEL_CACHE` or `./models`. */
-  cacheDir?: string;
+  /** Root of the cache. */
+  cacheDir: string;
   /** Folder key; default the root node's `modelId` (the worker passes the CMS model id). */
   modelId?: string | number;
   /** Versions (hash folders) kept per model id, newest first; default 3. */
   keep?: number;
-}
-
-export function defaultCacheDir(): string {
-  return Deno.env.get("DETECTOR_MODEL_CACHE") || "./models";
 }
 
 /** A model id made safe as one folder name. */
@@ -60,9 +56,9 @@ async function prune(modelDir: string, keepDir: string, keep: number): Promise<v
 /** Extracts the archive (once per hash) and sets `archive.dir`; returns the folder. */
 export async function extractArchive(
   archive: PipelineArchive,
-  opts: ExtractOptions = {},
+  opts: ExtractOptions,
 ): Promise<string> {
-  const cacheDir = opts.cacheDir ?? defaultCacheDir();
+  const cacheDir = opts.cacheDir;
   const modelId = opts.modelId ?? archive.spec.pipeline.modelId;
   const dir = cachedArchiveDir(cacheDir, modelId, archive.hash);
   const modelDir = dir.slice(0, dir.lastIndexOf("/"));

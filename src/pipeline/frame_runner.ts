@@ -20,7 +20,6 @@ import { postgresUrl } from "../actions/postgres_actions.ts";
 import { redisUrl } from "../actions/redis_actions.ts";
 import type { TemplateValues } from "../actions/template.ts";
 import type { WriteOp } from "../actions/write_op.ts";
-import { envNumber } from "../cli/env.ts";
 import { errorMessage, type Logger, logger } from "../core/log.ts";
 import { metrics } from "../core/metrics.ts";
 import { redactUrl } from "../core/redact.ts";
@@ -143,10 +142,8 @@ export class FrameRunner implements PipelineRunner {
     const spec = archive.spec;
     const actions = compileTreeActions(spec.pipeline);
     const urls: Partial<Record<ServerKind, string>> = {
-      redis: opts.redisUrl ?? Deno.env.get("DETECTOR_REDIS_URL") ??
-        (spec.redis ? redisUrl(spec.redis) : undefined),
-      postgres: opts.postgresUrl ?? Deno.env.get("DETECTOR_POSTGRES_URL") ??
-        (spec.postgresql ? postgresUrl(spec.postgresql) : undefined),
+      redis: opts.redisUrl ?? (spec.redis ? redisUrl(spec.redis) : undefined),
+      postgres: opts.postgresUrl ?? (spec.postgresql ? postgresUrl(spec.postgresql) : undefined),
     };
     const sessionsEnabled = spec.pipeline.multiClass && urls.postgres !== undefined;
     const load = opts.loadModels ?? loadPipelineModels;
@@ -167,10 +164,9 @@ export class FrameRunner implements PipelineRunner {
             continue;
           }
           checkServerUrl(kind, url, kind === "redis" ? "Redis URL" : "PostgreSQL URL");
-          const maxMb = envNumber("DETECTOR_SPOOL_MAX_MB");
           runner.#leases[kind] = await acquireWriteQueue(kind, url, opts.spoolDir, {
-            spoolMaxEntries: opts.spoolMaxEntries ?? envNumber("DETECTOR_SPOOL_MAX_ENTRIES"),
-            spoolMaxBytes: opts.spoolMaxBytes ?? (maxMb ? maxMb * 1024 * 1024 : undefined),
+            spoolMaxEntries: opts.spoolMaxEntries,
+            spoolMaxBytes: opts.spoolMaxBytes,
             log,
           });
           log.info(`${kind} writes go to ${redactUrl(url)}`, { spoolDir: opts.spoolDir });

@@ -2,6 +2,7 @@ import type { Logger } from "../core/log.ts";
 import type { BackendChoice, LoadOptions, Model } from "../inference/types.ts";
 import type { PipelineArchive } from "../mpta/types.ts";
 import { FrameRunner } from "./frame_runner.ts";
+import type { TrackingMode } from "./sessions.ts";
 import type { PipelineRunner, PlannedWrite } from "./types.ts";
 
 /** Loads the model of every node, by modelId; the default is src/inference (tests inject fakes). */
@@ -15,24 +16,21 @@ export interface RunnerOptions {
   backend?: BackendChoice;
   /** Intra-op threads per model; default: all cores. */
   threads?: number;
-  /** Overrides the archive's `redis` block (default: env DETECTOR_REDIS_URL). */
+  /** Overrides the archive's `redis` block. */
   redisUrl?: string;
-  /** Overrides the archive's `postgresql` block (default: env DETECTOR_POSTGRES_URL). */
+  /** Overrides the archive's `postgresql` block. */
   postgresUrl?: string;
   /** Directory of the on-disk spool for failed writes (docs/mpta.md "When Redis or PostgreSQL is down"). */
   spoolDir: string;
-  /**
-   * Largest number of spooled writes per server before the oldest are dropped (default: env
-   * DETECTOR_SPOOL_MAX_ENTRIES, else 10000).
-   */
+  /** Largest number of spooled writes per server before the oldest are dropped. */
   spoolMaxEntries?: number;
-  /** Largest total size of spooled writes per server in bytes (env DETECTOR_SPOOL_MAX_MB, 256 MiB). */
+  /** Largest total size of spooled writes per server in bytes. */
   spoolMaxBytes?: number;
   /**
    * "bytetrack": one session per tracked vehicle (IoU + Kalman tracker per camera).
    * "per-frame": the original worker's behaviour, every qualifying frame is a new event.
    */
-  tracking: "bytetrack" | "per-frame";
+  tracking: TrackingMode;
   /**
    * bytetrack: a lost vehicle's session stays open this long; a new track that starts where it
    * was lost continues it. per-frame: the least time between two events of one camera (0 = none).

@@ -12,7 +12,9 @@ import { ByteTracker } from "./tracker/bytetrack.ts";
 import type { Box } from "./tracker/iou.ts";
 import type { TrackedDetection } from "./types.ts";
 
-export type TrackingMode = "bytetrack" | "per-frame";
+/** What `--tracking` may say. */
+export const TRACKING_MODES = ["bytetrack", "per-frame"] as const;
+export type TrackingMode = (typeof TRACKING_MODES)[number];
 
 export interface SessionDecision {
   /** Run the event's actions now. */

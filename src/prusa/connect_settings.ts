@@ -1,20 +1,28 @@
 import { logger } from "../core/log.ts";
 import { redactUrl } from "../core/redact.ts";
-import { ConnectClient, DEFAULT_SERVER } from "./connect_client.ts";
+import { ConnectClient } from "./connect_client.ts";
 import { readFingerprint, readToken } from "./credentials.ts";
-import { defaultStateDir, loadOrCreateFingerprint } from "./fingerprint.ts";
+import { loadOrCreateFingerprint } from "./fingerprint.ts";
 
 const log = logger("prusa");
 
-/** Connection settings as given on the command line; `prefix` is "--" or "--prusa-". */
+/**
+ * Connection settings as resolved by the command line; `prefix` is "--" or "--prusa-". The token
+ * and fingerprint are kept apart by origin because a file flag beats the environment.
+ */
 export interface ConnectSettings {
   prefix: string;
-  server?: string;
+  server: string;
+  /** `--token` */
   token?: string;
   tokenFile?: string;
+  /** `PRUSA_CONNECT_TOKEN` */
+  envToken?: string;
   fingerprint?: string;
   fingerprintFile?: string;
-  stateDir?: string;
+  /** `PRUSA_CONNECT_FINGERPRINT` */
+  envFingerprint?: string;
+  stateDir: string;
   timeoutMs: number;
   dryRun?: boolean;
 }
@@ -35,13 +43,14 @@ export interface ResolvedConnect {
  */
 export async function resolveConnect(s: ConnectSettings): Promise<ResolvedConnect> {
   const p = s.prefix;
-  const server = s.server ?? Deno.env.get("PRUSA_CONNECT_SERVER") ?? DEFAULT_SERVER;
+  const server = s.server;
   const token = await readToken({
     flag: s.token,
     flagName: `${p}token`,
     file: s.tokenFile,
     fileFlagName: `${p}token-file`,
     env: "PRUSA_CONNECT_TOKEN",
+    envValue: s.envToken,
   });
   if (!token && !s.dryRun) {
     throw new Error(
@@ -56,10 +65,11 @@ export async function resolveConnect(s: ConnectSettings): Promise<ResolvedConnec
     file: s.fingerprintFile,
     fileFlagName: `${p}fingerprint-file`,
     env: "PRUSA_CONNECT_FINGERPRINT",
+    envValue: s.envFingerprint,
   });
   let fingerprintOrigin = "given";
   if (!fingerprint && token) {
-    const stored = await loadOrCreateFingerprint(s.stateDir ?? defaultStateDir(), token, !s.dryRun);
+    const stored = await loadOrCreateFingerprint(s.stateDir, token, !s.dryRun);
     fingerprint = stored.fingerprint;
     fingerprintOrigin = stored.created || s.dryRun ? `generated, ${stored.path}` : stored.path;
   }

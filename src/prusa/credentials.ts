@@ -9,7 +9,9 @@ export interface SecretSources {
   flagName: string;
   file?: string;
   fileFlagName: string;
+  /** The environment variable's name (for the origin) and its value, read by the caller. */
   env: string;
+  envValue?: string;
 }
 
 export interface Secret {
@@ -40,7 +42,7 @@ export async function readSecret(src: SecretSources): Promise<Secret | undefined
     }
     return { value: text, origin: `${src.fileFlagName} ${src.file}` };
   }
-  const env = Deno.env.get(src.env);
+  const env = src.envValue;
   if (env !== undefined && env !== "") return { value: env, origin: `environment ${src.env}` };
   return undefined;
 }

@@ -20,12 +20,12 @@ export function validateFingerprint(value: string, origin: string): string {
 }
 
 /** `$STATE_DIRECTORY` (systemd StateDirectory=), else `$XDG_STATE_HOME/detector`, else ~/.local/state/detector. */
-export function defaultStateDir(): string {
-  const systemd = Deno.env.get("STATE_DIRECTORY");
+export function defaultStateDir(env: (name: string) => string | undefined): string {
+  const systemd = env("STATE_DIRECTORY");
   if (systemd) return systemd.split(":")[0];
-  const xdg = Deno.env.get("XDG_STATE_HOME");
+  const xdg = env("XDG_STATE_HOME");
   if (xdg) return `${xdg}/detector`;
-  const home = Deno.env.get("HOME");
+  const home = env("HOME");
   return home ? `${home}/.local/state/detector` : ".detector-state";
 }
 

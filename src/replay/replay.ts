@@ -11,6 +11,8 @@ import { type HttpServer, startHttpServer } from "../http/server.ts";
 import type { BackendChoice } from "../inference/types.ts";
 import { openArchive } from "../mpta/archive.ts";
 import { FrameRunner } from "../pipeline/frame_runner.ts";
+import type { RunnerOptions } from "../pipeline/runner.ts";
+import type { TrackingMode } from "../pipeline/sessions.ts";
 import type { PipelineResult, PlannedWrite } from "../pipeline/types.ts";
 import { annotateFrame, type AnnotationSink, annotationSink } from "./annotate.ts";
 import { describeWrite, frameLine } from "./frame_line.ts";
@@ -28,9 +30,11 @@ export interface ReplayOptions {
   annotate?: string;
   dryRun: boolean;
   serve?: { host: string; port: number };
-  tracking: "bytetrack" | "per-frame";
+  tracking: TrackingMode;
   sessionCooldownMs: number;
   spoolDir: string;
+  /** Spool bounds and write servers instead of the archive's blocks; see RunnerOptions. */
+  writes?: Pick<RunnerOptions, "redisUrl" | "postgresUrl" | "spoolMaxEntries" | "spoolMaxBytes">;
   backend: BackendChoice;
   threads?: number;
   /** Analysis size: "model" (fit into the root model's input, default), "full", or WxH. */
@@ -86,6 +90,7 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplayOutcome> {
     backend: opts.backend,
     threads: opts.threads,
     spoolDir: opts.spoolDir,
+    ...opts.writes,
     tracking: opts.tracking,
     sessionCooldownMs: opts.sessionCooldownMs,
     dryRun: opts.dryRun,

@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_FRAME_BYTES } from "../core/jpeg_splitter.ts";
 import { basename, resolve } from "node:path";
 import { sleep } from "../core/backoff.ts";
 import type { FrameCache } from "../core/frame_cache.ts";
@@ -160,7 +161,7 @@ class DirSource extends ReconnectingSource {
         info = await Deno.stat(path);
         if (!info.isFile) return "gone";
         if (this.#skipped.get(path) === signature(info)) return "unchanged";
-        const max = this.opts.maxFrameBytes ?? 16 * 1024 * 1024;
+        const max = this.opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
         if (info.size > max) return this.#skip(path, info, `file larger than ${max} bytes`);
         bytes = await Deno.readFile(path);
       } catch (err) {

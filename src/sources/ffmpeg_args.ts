@@ -10,6 +10,9 @@ import type { SourceOptions } from "./source.ts";
 
 export const VIDEO_EXTENSIONS = [".mp4", ".mkv", ".avi", ".mov", ".webm", ".ts"];
 export const RTSP_TRANSPORTS = ["tcp", "udp", "udp_multicast", "http", "https"];
+export const DEFAULT_RTSP_TRANSPORT = "tcp";
+/** MJPEG `-q:v` when neither `#q=` nor `--ffmpeg-quality` says otherwise. */
+export const DEFAULT_JPEG_QUALITY = 5;
 
 export type InputKind = "rtsp" | "http" | "file" | "other";
 
@@ -112,7 +115,8 @@ export function parseFfmpegSpec(
     }
   }
   const { input, kind } = inputOf(base);
-  const transport = (options.get("transport") ?? opts.rtspTransport ?? "tcp").toLowerCase();
+  const transport = (options.get("transport") ?? opts.rtspTransport ?? DEFAULT_RTSP_TRANSPORT)
+    .toLowerCase();
   if (!RTSP_TRANSPORTS.includes(transport)) {
     throw new FfmpegSpecError(
       `rtsp transport "${transport}" is not one of ${RTSP_TRANSPORTS.join(", ")}`,
@@ -141,7 +145,7 @@ export function parseFfmpegSpec(
     input,
     kind,
     rtspTransport: transport,
-    quality: num(options, "q", 2, 31) ?? opts.jpegQuality ?? 5,
+    quality: num(options, "q", 2, 31) ?? opts.jpegQuality ?? DEFAULT_JPEG_QUALITY,
     fps,
     width,
     height,

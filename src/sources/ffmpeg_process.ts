@@ -42,13 +42,19 @@ function findSetpriv(): string | null {
 
 export const DEFAULT_GRACE_MS = 3000;
 
-/** The ffmpeg and ffprobe programs: `FFMPEG`/`FFPROBE` environment variables or the PATH. */
+const programs = { ffmpeg: "ffmpeg", ffprobe: "ffprobe" };
+
+/** Names other ffmpeg and ffprobe programs than the ones on the PATH; set once at start. */
+export function setFfmpegPrograms(p: { ffmpeg: string; ffprobe: string }): void {
+  Object.assign(programs, p);
+}
+
 export function ffmpegPath(): string {
-  return Deno.env.get("FFMPEG") || "ffmpeg";
+  return programs.ffmpeg;
 }
 
 export function ffprobePath(): string {
-  return Deno.env.get("FFPROBE") || "ffprobe";
+  return programs.ffprobe;
 }
 
 /**

@@ -7,7 +7,7 @@
  */
 import { Backoff, sleep } from "../core/backoff.ts";
 import type { FrameCache } from "../core/frame_cache.ts";
-import { JpegSplitter } from "../core/jpeg_splitter.ts";
+import { DEFAULT_MAX_FRAME_BYTES, JpegSplitter } from "../core/jpeg_splitter.ts";
 import { errorMessage, type Logger, logger } from "../core/log.ts";
 import { metrics } from "../core/metrics.ts";
 import { redactUrl } from "../core/redact.ts";
@@ -190,7 +190,7 @@ export class FfmpegSource implements Source {
     const s = this.settings;
     const ring = new StderrRing(64, 400, this.#secrets);
     const parser = new FfmpegLogParser();
-    const splitter = new JpegSplitter(this.opts.maxFrameBytes ?? 16 * 1024 * 1024);
+    const splitter = new JpegSplitter(this.opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
     const args = ffmpegArgs(s, this.#copy);
     let child: TrackedChild;
     try {

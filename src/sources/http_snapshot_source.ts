@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_FRAME_BYTES } from "../core/jpeg_splitter.ts";
 import { sleep } from "../core/backoff.ts";
 import type { FrameCache } from "../core/frame_cache.ts";
 import { checkJpeg } from "../core/jpeg.ts";
@@ -110,7 +111,7 @@ class HttpSnapshotSource extends ReconnectingSource {
         this.reject(`content-type ${type}`);
         throw new Error(`${url} answered content-type "${type}", not image/jpeg`);
       }
-      const body = await readBody(res, this.opts.maxFrameBytes ?? 16 * 1024 * 1024, url);
+      const body = await readBody(res, this.opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES, url);
       const check = checkJpeg(body);
       if (!check.ok) {
         this.reject(`not a valid JPEG: ${check.reason}`);

@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_FRAME_BYTES } from "../core/jpeg_splitter.ts";
 import type { FrameCache } from "../core/frame_cache.ts";
 import { AuthFetcher, statusLine } from "./http_auth.ts";
 import { parseHttpSpec, TimeoutError } from "./http_snapshot_source.ts";
@@ -59,7 +60,7 @@ class MjpegHttpSource extends ReconnectingSource {
       this.setState("connecting", undefined, { auth: this.#fetcher.scheme });
       await pumpJpegStream(res.body, {
         camera: this.camera,
-        maxFrameBytes: this.opts.maxFrameBytes ?? 16 * 1024 * 1024,
+        maxFrameBytes: this.opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
         stallMs: timeoutMs,
         framing: "multipart",
         frame: (f) => this.emit(f.jpeg, f.width, f.height),

@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_FRAME_BYTES } from "../core/jpeg_splitter.ts";
 import type { FrameCache } from "../core/frame_cache.ts";
 import { errorMessage } from "../core/log.ts";
 import { pumpJpegStream } from "./jpeg_stream.ts";
@@ -91,7 +92,7 @@ class TcpMjpegSource extends ReconnectingSource {
       this.log.debug("connected", { peer: `${this.addr.hostname}:${this.addr.port}` });
       await pumpJpegStream(conn.readable, {
         camera: this.camera,
-        maxFrameBytes: this.opts.maxFrameBytes ?? 16 * 1024 * 1024,
+        maxFrameBytes: this.opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
         stallMs: timeoutMs,
         frame: (f) => this.emit(f.jpeg, f.width, f.height),
         reject: (reason) => this.reject(reason),

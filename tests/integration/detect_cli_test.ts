@@ -135,7 +135,7 @@ Deno.test("detect: bad input gets a clear error and a non-zero exit", async () =
       [[`${dir}/car.jpg`, "--mpta", `${dir}/bad.onnx`], /not a ZIP archive/],
       [
         [`${dir}/car.jpg`, "--model", `${dir}/bad.onnx`, "--backend", "gpu"],
-        /--backend expects auto, native or wasm/,
+        /--backend expects one of auto, native, wasm/,
       ],
     ];
     for (const [args, pattern] of cases) {

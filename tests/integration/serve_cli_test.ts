@@ -155,7 +155,7 @@ Deno.test("bad settings stop serve at startup with an error naming them", async 
   const cases: { args: string[]; env?: Record<string, string>; error: RegExp }[] = [
     { args: demo, env: { TARGET_FPS: "fast" }, error: /TARGET_FPS expects a number.*"fast"/ },
     { args: demo, env: { PORT: "70000" }, error: /PORT expects a number between 0 and 65535/ },
-    { args: demo, env: { MAX_FRAME_AGE_S: "-1" }, error: /MAX_FRAME_AGE_S expects a number/ },
+    { args: demo, env: { MAX_FRAME_AGE_S: "-1" }, error: /MAX_FRAME_AGE_S expects a duration/ },
     { args: [...demo, "--port", "-1"], error: /--port expects a number between 0 and 65535/ },
     { args: [...demo, "--target-fps", "0"], error: /--target-fps expects a number/ },
     { args: [], error: /no cameras: give --source NAME=SPEC/ },

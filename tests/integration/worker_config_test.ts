@@ -2,6 +2,8 @@
 import assert from "node:assert/strict";
 import { connectBackend } from "../harness/backend_client.ts";
 import { runDetector, startDetector } from "../harness/detector.ts";
+import { eventually } from "../harness/process.ts";
+import { startSilentPeer } from "../harness/rtsp_server.ts";
 
 Deno.test({
   name: "run --config: original keys apply, env beats the file, flags beat env; startup line",
@@ -84,7 +86,7 @@ Deno.test("run --config with a bad value or a broken file: exit code 2, message 
     assert.equal((await bad.status).code, 2);
     assert.match(
       bad.output(),
-      /bad\.json: "max_streams" must be a number between 1 and 10000, got "lots"/,
+      /bad\.json: "max_streams" expects a number between 1 and 10000, got "lots"/,
     );
     await Deno.writeTextFile(`${dir}/broken.json`, "{");
     const broken = runDetector(["run", "--config", `${dir}/broken.json`, "--port", "0"]);
@@ -92,8 +94,48 @@ Deno.test("run --config with a bad value or a broken file: exit code 2, message 
     assert.match(broken.output(), /broken\.json is not valid JSON/);
     const env = runDetector(["run", "--port", "0"], { DETECTOR_HEARTBEAT_SEC: "often" });
     assert.equal((await env.status).code, 2);
-    assert.match(env.output(), /environment variable DETECTOR_HEARTBEAT_SEC must be a number/);
+    assert.match(env.output(), /environment variable DETECTOR_HEARTBEAT_SEC expects a duration/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test({
+  name: "run: DETECTOR_STALL_TIMEOUT=3s reaches the camera readers (a silent RTSP camera restarts)",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    const peer = startSilentPeer();
+    const detector = await startDetector(
+      ["run", "--host", "127.0.0.1", "--model-dir", `${dir}/m`, "--spool-dir", `${dir}/s`],
+      { DETECTOR_STALL_TIMEOUT: "3s" },
+    );
+    try {
+      await detector.waitFor(/ settings .*stallTimeoutMs=3000/);
+      const backend = await connectBackend(detector.url);
+      try {
+        backend.send({
+          type: "setSubscriptionList",
+          subscriptions: [{
+            subscriptionIdentifier: "d;silent",
+            rtspUrl: peer.url,
+            modelUrl: `${dir}/none.mpta`,
+            modelId: 1,
+          }],
+        });
+        // The reader's own stall check fires with the configured 3 s, not the 10 s default,
+        // and ffmpeg is started again (a second connection to the camera).
+        await detector.waitFor(/no frame, killing ffmpeg .*stallTimeoutMs=3000/, 30_000);
+        await eventually(() => peer.accepted() >= 2, "a restarted ffmpeg reconnects", 30_000);
+        assert.match(detector.output(), /stalled: no frame for 3 s, ffmpeg restarted/);
+      } finally {
+        await backend.close();
+      }
+    } finally {
+      assert.equal((await detector.stop()).code, 0);
+      peer.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });

@@ -4,7 +4,7 @@ import {
   minRunIntervalMs,
   readConfigFile,
   resolveRunConfig,
-} from "../../src/worker/config.ts";
+} from "../../src/cli/run_config.ts";
 
 const noEnv = () => undefined;
 
@@ -42,15 +42,15 @@ Deno.test("the original config.json keys are read; flags > env > file", () => {
 Deno.test("bad values name the key and where it came from", () => {
   assert.throws(
     () => resolveRunConfig({}, noEnv, { max_streams: "many" }, "cfg.json"),
-    /cfg.json: "max_streams" must be a number between 1 and 10000, got "many"/,
+    /cfg.json: "max_streams" expects a number between 1 and 10000, got "many"/,
   );
   assert.throws(
     () => resolveRunConfig({}, noEnv, { max_retries: 1.5 }),
-    /"max_retries" must be an integer/,
+    /"max_retries" expects an integer/,
   );
   assert.throws(
     () => resolveRunConfig({}, (n) => (n === "DETECTOR_HEARTBEAT_SEC" ? "soon" : undefined)),
-    /environment variable DETECTOR_HEARTBEAT_SEC must be a number/,
+    /environment variable DETECTOR_HEARTBEAT_SEC expects a duration/,
   );
 });
 
