@@ -217,7 +217,8 @@ export function registerDetect(program: Command): void {
       `
 Examples:
   detector detect frame.jpg --mpta pipelines/car_frontal_full.mpta
-  detector detect frame.jpg --model yolov8n.onnx --min-confidence 0.4 --annotate boxes.jpg
+  detector mpta extract pipelines/car_frontal_full.mpta -o car
+  detector detect frame.jpg --model car/car_frontal_detection_v1.onnx --annotate boxes.jpg
   detector detect frame.jpg --model yolov8n.onnx --backend native --threads 2`,
     )
     .action(async (image: string, opts: DetectCliOptions, cmd: Command) => {

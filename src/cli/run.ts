@@ -39,7 +39,7 @@ export function registerRun(program: Command): void {
 config.json keys: ${configFileKeys.join(", ")}
 Precedence: flags > environment > config file > defaults.
 
-Protocol: WebSocket at ws://HOST:PORT/ (see PROTOCOL.md); on the same port
+Protocol: WebSocket at ws://HOST:PORT/ (see docs/protocol.md); on the same port
   GET /camera/{subscriptionIdentifier}/image   latest cropped frame (JPEG)
   GET /healthz   GET /metrics
 

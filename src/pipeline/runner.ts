@@ -20,7 +20,7 @@ export interface RunnerOptions {
   redisUrl?: string;
   /** Overrides the archive's `postgresql` block. */
   postgresUrl?: string;
-  /** Directory of the on-disk spool for failed writes (MPTA.md "When Redis or PostgreSQL is down"). */
+  /** Directory of the on-disk spool for failed writes (docs/mpta.md "When Redis or PostgreSQL is down"). */
   spoolDir: string;
   /** Largest number of spooled writes per server before the oldest are dropped. */
   spoolMaxEntries?: number;
@@ -47,7 +47,7 @@ export interface RunnerOptions {
 
 /**
  * Loads every model of the archive, connects (pooled, lazily) to the archive's Redis and
- * PostgreSQL (or the URL overrides), and returns a runner that executes MPTA.md "Execution of one
+ * PostgreSQL (or the URL overrides), and returns a runner that executes docs/mpta.md "Execution of one
  * frame" on each frame it is given, keeping tracker and session state per camera. Writes that
  * fail go to the spool in `spoolDir` and are replayed in order when the server is back.
  * `close()` disposes the models and releases the connections (the spool stays on disk).

@@ -1,5 +1,5 @@
 /**
- * The CMS backend's WebSocket connections (PROTOCOL.md "Transport", "Lifecycle"): one backend at a
+ * The CMS backend's WebSocket connections (docs/protocol.md "Transport", "Lifecycle"): one backend at a
  * time; a newer connection takes over and the older one is closed with 1008. When the backend goes
  * away the worker waits a grace period for it to come back before stopping everything. With a
  * token, an upgrade without it (bearer header or `?token=`) is refused with 401 before it happens.

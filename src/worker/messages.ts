@@ -1,5 +1,5 @@
 /**
- * Backend → worker messages (PROTOCOL.md), validated at the edge. A frame that fails validation
+ * Backend → worker messages (docs/protocol.md), validated at the edge. A frame that fails validation
  * yields a `MessageError` whose text names the offending field; nothing here throws.
  */
 import { remoteSchemes } from "../sources/registry.ts";
@@ -348,7 +348,7 @@ export function subscription(v: unknown, path: string): SubscriptionSpec {
   return spec;
 }
 
-/** The `error` reply of PROTOCOL.md. */
+/** The `error` reply (docs/protocol.md). */
 export function errorReply(message: string, received: string | null) {
   return { type: "error", message, received };
 }

@@ -1,6 +1,6 @@
 /**
  * The set of running subscriptions and its reconcile against what the backend wants
- * (PROTOCOL.md `setSubscriptionList`, legacy `subscribe`/`unsubscribe`, `max_streams`).
+ * (docs/protocol.md `setSubscriptionList`, legacy `subscribe`/`unsubscribe`, `max_streams`).
  */
 import { errorMessage, logger } from "../core/log.ts";
 import { metrics } from "../core/metrics.ts";

@@ -63,8 +63,11 @@ Deno.test("detection-only archive with --every and --annotate DIR / OUT.mp4", as
       `${dir}/b.jsonl`,
       "--annotate",
       mp4,
+      "--size",
+      "320x180",
     ]);
     assert.equal((await child2.status).code, 0, child2.output());
+    assert.match(child2.output(), /analysis_size=320x180/);
     const probe = await new Deno.Command("ffprobe", {
       args: [
         "-v",
@@ -122,6 +125,7 @@ Deno.test("--dry-run prints the writes and writes nothing", async () => {
     );
     assert.deepEqual(await (await redis.client()).keys("*"), []);
     assert.ok(!/unreachable/.test(out), "no connection attempted");
+    assert.ok(!/wait in .*spool/.test(out), "a dry run spools nothing");
     const lines = await readLines(`${dir}/f.jsonl`);
     assert.equal(lines.filter((l) => l.writes?.length === 4).length, 2);
   } finally {

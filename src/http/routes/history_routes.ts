@@ -6,7 +6,7 @@ import type { Params, Route } from "../router.ts";
 
 const HISTORY_OFF = "history is off: start serve with --history DIR";
 
-/** Latest screenshot (seed `000_…`) and the per-camera history kept on disk. */
+/** Latest screenshot and the per-camera history kept on disk. */
 export function historyRoutes(ctx: ServeContext, ingest: IngestServices): Route[] {
   const screenshot = (_req: Request, p: Params) => {
     let camera = p.camera;
