@@ -10,7 +10,9 @@ import { readCredentialsFile } from "../auth/credentials.ts";
 import { startHttpServer } from "../http/server.ts";
 import { parseNamedSource, sourceKinds } from "../sources/registry.ts";
 import type { SourceOptions } from "../sources/source.ts";
-import { CameraSet, type NamedSpec } from "../sources/camera_set.ts";
+import { CameraSet, type NamedSpec, type ReconcileResult } from "../sources/camera_set.ts";
+import type { Route } from "../http/router.ts";
+import { json, jsonError } from "../http/responses.ts";
 import { readCamerasFile } from "../config/cameras_file.ts";
 import { metrics } from "../core/metrics.ts";
 import { onShutdown } from "./shutdown.ts";
@@ -53,6 +55,8 @@ export interface ServeOptions {
   /** The cameras file: its cameras join the --source ones, and SIGHUP reloads them. */
   configFile?: string;
   fileCameras?: NamedSpec[];
+  /** `POST /api/reload` reloads the cameras file too. */
+  reloadApi?: boolean;
 }
 
 const log = logger("serve");
@@ -86,6 +90,7 @@ export const serveSettings = commandSettings([
   "authToken",
   "metricsToken",
   "metricsOpen",
+  "reloadApi",
   ...prusaKeys,
   ...ffmpegKeys,
   "maxRetries",
@@ -180,6 +185,7 @@ Examples:
         metricsToken: v.metricsToken,
         metricsOpen: v.metricsOpen,
         configFile: opts.config,
+        reloadApi: v.reloadApi,
         fileCameras: file?.cameras,
       });
     });
@@ -211,6 +217,9 @@ export async function runServe(opts: ServeOptions): Promise<void> {
       "no cameras: give --source NAME=SPEC (try --source demo=testpattern:), set FRAMES_DIR_ABS, " +
         "or receive pushed frames (--push-secret, --upload-token, --mqtt, --history)",
     );
+  }
+  if (opts.reloadApi && !opts.configFile) {
+    throw new ConfigError("--reload-api needs --config: there is no cameras file to reload");
   }
   const guard = new AccessGuard({
     users: opts.authFile ? await readCredentialsFile(opts.authFile) : undefined,
@@ -248,13 +257,14 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   });
   const prusa = opts.prusa &&
     await preparePrusaConsumer(opts.prusa, cache, named.map((n) => n.name));
-  const server = startHttpServer(
-    serveRouter(ctx, ingest.services, guard),
-    opts.host,
-    opts.port,
-  );
+  const router = serveRouter(ctx, ingest.services, guard);
+  if (opts.configFile) {
+    const reload = reloader(opts, sources);
+    Deno.addSignalListener("SIGHUP", () => void reload().catch(() => {}));
+    if (opts.reloadApi) router.add(guard.route(reloadRoute(reload)));
+  }
+  const server = startHttpServer(router, opts.host, opts.port);
   await sources.reconcile(named);
-  if (opts.configFile) watchReload(opts, sources);
   prusa?.start();
   onShutdown(stopAllChildren);
   onShutdown(async () => {
@@ -278,29 +288,52 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   await server.finished;
 }
 
-/** SIGHUP re-reads the cameras file and reconciles the cameras; a bad file changes nothing. */
-function watchReload(opts: ServeOptions, sources: CameraSet): void {
-  let busy = Promise.resolve();
-  Deno.addSignalListener("SIGHUP", () => {
-    busy = busy.then(async () => {
+/**
+ * Re-reads the cameras file and reconciles the cameras, one reload at a time; a bad file
+ * changes nothing. Returns what changed, or throws with the file's error.
+ */
+function reloader(opts: ServeOptions, sources: CameraSet): () => Promise<ReconcileResult> {
+  let busy: Promise<unknown> = Promise.resolve();
+  const once = async () => {
+    try {
+      const file = await readCamerasFile(opts.configFile!, processEnv);
+      const r = await sources.reconcile(sourceArgs(opts, file.cameras));
+      metrics.inc("detector_config_reloads_total", "Cameras file reloads", { result: "ok" });
+      log.info("cameras file reloaded", {
+        file: opts.configFile,
+        added: r.added.join(",") || undefined,
+        removed: r.removed.join(",") || undefined,
+        restarted: r.restarted.join(",") || undefined,
+        unchanged: r.unchanged.length,
+      });
+      return r;
+    } catch (err) {
+      metrics.inc("detector_config_reloads_total", "Cameras file reloads", { result: "error" });
+      log.error("cameras file not reloaded; the cameras keep running as they were", {
+        file: opts.configFile,
+        error: errorMessage(err),
+      });
+      throw err;
+    }
+  };
+  return () => {
+    const next = busy.then(once, once);
+    busy = next.catch(() => {});
+    return next;
+  };
+}
+
+/** `POST /api/reload` (with `--reload-api`): the reload's outcome as JSON. */
+function reloadRoute(reload: () => Promise<ReconcileResult>): Route {
+  return {
+    method: "POST",
+    path: "/api/reload",
+    handler: async () => {
       try {
-        const file = await readCamerasFile(opts.configFile!, processEnv);
-        const r = await sources.reconcile(sourceArgs(opts, file.cameras));
-        metrics.inc("detector_config_reloads_total", "Cameras file reloads", { result: "ok" });
-        log.info("cameras file reloaded", {
-          file: opts.configFile,
-          added: r.added.join(",") || undefined,
-          removed: r.removed.join(",") || undefined,
-          restarted: r.restarted.join(",") || undefined,
-          unchanged: r.unchanged.length,
-        });
+        return json({ reloaded: true, ...await reload() });
       } catch (err) {
-        metrics.inc("detector_config_reloads_total", "Cameras file reloads", { result: "error" });
-        log.error("cameras file not reloaded; the cameras keep running as they were", {
-          file: opts.configFile,
-          error: errorMessage(err),
-        });
+        return jsonError(422, errorMessage(err), { reloaded: false });
       }
-    });
-  });
+    },
+  };
 }

@@ -206,6 +206,13 @@ export const settings = {
     help: "/metrics needs no credentials even with --auth/--auth-token",
   },
 
+  reloadApi: {
+    flag: "--reload-api",
+    type: onOff,
+    default: false,
+    help: "POST /api/reload reloads the cameras file (as SIGHUP does), behind --auth if set",
+  },
+
   // backend access (run)
   backendToken: {
     flag: "--backend-token <token>",

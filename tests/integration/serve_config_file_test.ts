@@ -67,9 +67,11 @@ Deno.test("serve --config: cameras and settings from the file, flags win, SIGHUP
     file,
     "--source",
     "flagged=testpattern:?fps=2&size=48x32",
+    "--reload-api",
   ]);
   const res = await fetch(`${d.url}/cameras/keep/stream.mjpg`);
   const reader = res.body!.getReader();
+  let reading = true;
   try {
     await eventually(async () => (await cameras(d.url)).every((c) => c.width), "frames of all");
     const before = await cameras(d.url);
@@ -80,11 +82,11 @@ Deno.test("serve --config: cameras and settings from the file, flags win, SIGHUP
     // The MJPEG client of an unchanged camera reads on through the reload.
     const seqs: number[] = [];
     const parser = new MultipartParser((p) => seqs.push(Number(p.headers["x-frame-seq"])));
-    let reading = true;
     const pump = (async () => {
       while (reading) {
         const { value, done } = await reader.read();
-        if (done) throw new Error("the unchanged camera's stream ended during the reload");
+        if (done && reading) throw new Error("the unchanged camera's stream ended in a reload");
+        if (done) return;
         parser.push(value);
       }
     })();
@@ -119,15 +121,30 @@ Deno.test("serve --config: cameras and settings from the file, flags win, SIGHUP
       assert.ok(seqs[i] === seqs[i - 1] + 1, `no gap or restart in the stream: ${seqs.join(",")}`);
     }
 
-    // A broken file changes nothing.
+    // A broken file changes nothing; POST /api/reload answers with the error, then the result.
     await Deno.writeTextFile(file, "cameras:\n  keep: [unclosed\n");
     Deno.kill(d.pid, "SIGHUP");
     await d.waitFor(/cameras file not reloaded; the cameras keep running .*cameras\.yaml:3/);
     assert.equal((await cameras(d.url)).length, 4);
+    const bad = await fetch(`${d.url}/api/reload`, { method: "POST" });
+    assert.equal(bad.status, 422);
+    assert.match((await bad.json()).error, /cameras\.yaml:3/);
+    await Deno.writeTextFile(file, "cameras:\n  keep: testpattern:?fps=8&size=160x90\n");
+    const ok = await fetch(`${d.url}/api/reload`, { method: "POST" });
+    assert.equal(ok.status, 200);
+    assert.deepEqual(await ok.json(), {
+      reloaded: true,
+      added: [],
+      removed: ["change", "added"],
+      restarted: [],
+      unchanged: ["keep", "flagged"],
+    });
+    assert.equal((await cameras(d.url)).length, 2);
     reading = false;
     await reader.cancel();
-    await pump.catch(() => {});
+    await pump;
   } finally {
+    reading = false;
     await reader.cancel().catch(() => {});
     await d.stop();
     await Deno.remove(dir, { recursive: true });
