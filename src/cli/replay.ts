@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { addHttpOptions, httpLimits } from "./http_options.ts";
 import { errorMessage, logger } from "../core/log.ts";
 import type { BackendChoice } from "../inference/types.ts";
 import { runReplay } from "../replay/replay.ts";
@@ -35,7 +36,7 @@ function oneOf<T extends string>(flag: string, values: readonly T[]) {
 }
 
 export function registerReplay(program: Command): void {
-  program.command("replay")
+  const replay = program.command("replay")
     .description(
       "Run a pipeline archive (.mpta) over a video file: one JSON line per frame, a summary, " +
         "optional annotated output, live viewer and dry run.",
@@ -134,7 +135,7 @@ Examples:
           out: o.out,
           annotate: o.annotate,
           dryRun: Boolean(o.dryRun),
-          serve: o.serve ? parseListen(o.serve) : undefined,
+          serve: o.serve ? { ...parseListen(o.serve), limits: httpLimits(o) } : undefined,
           tracking: o.tracking ??
             oneOf("DETECTOR_TRACKING", ["bytetrack", "per-frame"] as const)(
               envString("DETECTOR_TRACKING") ?? "bytetrack",
@@ -167,4 +168,5 @@ Examples:
         for (const s of signals) Deno.removeSignalListener(s, onSignal);
       }
     });
+  addHttpOptions(replay);
 }

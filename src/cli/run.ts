@@ -22,6 +22,8 @@ import { PipelinePool } from "../worker/pipeline_pool.ts";
 import { WorkerDaemon } from "../worker/worker_daemon.ts";
 import { parseDuration, parseNumber } from "./env.ts";
 import { onShutdown } from "./shutdown.ts";
+import { addHttpOptions, httpLimits } from "./http_options.ts";
+import type { ConnectionLimits } from "../http/front_door.ts";
 
 const log = logger("run");
 
@@ -35,7 +37,7 @@ function oneOf(flag: string, values: string[]) {
 }
 
 export function registerRun(program: Command): void {
-  program.command("run")
+  const run = program.command("run")
     .description(
       "The CMS worker: a backend connects over WebSocket, subscribes cameras with .mpta models, " +
         "and receives detections and heartbeats.",
@@ -164,11 +166,12 @@ Examples:
           keys: unknownKeys.join(","),
         });
       }
-      await runWorker(config);
+      await runWorker(config, httpLimits(opts));
     });
+  addHttpOptions(run);
 }
 
-export async function runWorker(config: RunConfig): Promise<void> {
+export async function runWorker(config: RunConfig, http?: ConnectionLimits): Promise<void> {
   const cache = new FrameCache();
   const readers = new SharedReaders(cache, {
     maxRetries: config.maxRetries,
@@ -216,6 +219,7 @@ export async function runWorker(config: RunConfig): Promise<void> {
     new Router().add(...daemon.routes(), ...opsRoutes(ctx)),
     config.host,
     config.port,
+    http,
   );
   onShutdown(async () => {
     shutdownController.abort();

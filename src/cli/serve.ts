@@ -3,12 +3,14 @@ import { FrameCache } from "../core/frame_cache.ts";
 import { logger } from "../core/log.ts";
 import { redactUrl } from "../core/redact.ts";
 import type { ServeContext } from "../http/context.ts";
+import type { ConnectionLimits } from "../http/front_door.ts";
 import { serveRouter } from "../http/serve_routes.ts";
 import { startHttpServer } from "../http/server.ts";
 import { createSource, parseNamedSource, sourceKinds } from "../sources/registry.ts";
 import type { Source } from "../sources/source.ts";
 import { collect, envString, parseDuration, parseNumber } from "./env.ts";
 import { onShutdown } from "./shutdown.ts";
+import { addHttpOptions, httpLimits } from "./http_options.ts";
 import { addFfmpegOptions, type FfmpegCliSettings, ffmpegCliSettings } from "./ffmpeg_options.ts";
 import { stopAllChildren } from "../sources/ffmpeg_process.ts";
 import { ingestConfigured, PUSH_MAX_FRAME_BYTES, startIngest } from "../push/ingest_setup.ts";
@@ -41,6 +43,8 @@ export interface ServeOptions {
   pushMaxMessages?: number;
   /** ffmpeg sources: stall timeout, RTSP transport, MJPEG quality, max retries. */
   ffmpeg?: FfmpegCliSettings;
+  /** Connection timeouts and cap of the HTTP port. */
+  http?: ConnectionLimits;
 }
 
 const log = logger("serve");
@@ -173,10 +177,12 @@ Examples:
           : opts.maxFrameBytes,
         prusa: prusaServeSettings(opts),
         ffmpeg: ffmpegCliSettings(opts),
+        http: httpLimits(opts),
       });
     });
   addPrusaServeOptions(serve);
   addFfmpegOptions(serve);
+  addHttpOptions(serve);
 }
 
 /** An environment number checked like the flag it stands for; the error names the variable. */
@@ -238,7 +244,12 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   });
   const prusa = opts.prusa &&
     await preparePrusaConsumer(opts.prusa, cache, named.map((n) => n.name));
-  const server = startHttpServer(serveRouter(ctx, ingest.services), opts.host, opts.port);
+  const server = startHttpServer(
+    serveRouter(ctx, ingest.services),
+    opts.host,
+    opts.port,
+    opts.http,
+  );
   for (const s of sources) s.start();
   prusa?.start();
   onShutdown(stopAllChildren);

@@ -8,6 +8,7 @@ import { errorMessage, type Logger, logger } from "../core/log.ts";
 import type { ServeContext } from "../http/context.ts";
 import { serveRouter } from "../http/serve_routes.ts";
 import { type HttpServer, startHttpServer } from "../http/server.ts";
+import type { ConnectionLimits } from "../http/front_door.ts";
 import type { BackendChoice } from "../inference/types.ts";
 import { openArchive } from "../mpta/archive.ts";
 import { FrameRunner } from "../pipeline/frame_runner.ts";
@@ -27,7 +28,7 @@ export interface ReplayOptions {
   out?: string;
   annotate?: string;
   dryRun: boolean;
-  serve?: { host: string; port: number };
+  serve?: { host: string; port: number; limits?: ConnectionLimits };
   tracking: "bytetrack" | "per-frame";
   sessionCooldownMs: number;
   spoolDir: string;
@@ -134,7 +135,12 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplayOutcome> {
         shutdown: shutdown.signal,
         defaultCamera: () => VIEWER_CAMERA,
       };
-      server = startHttpServer(serveRouter(ctx), opts.serve.host, opts.serve.port);
+      server = startHttpServer(
+        serveRouter(ctx),
+        opts.serve.host,
+        opts.serve.port,
+        opts.serve.limits,
+      );
       log.info(`listening on ${server.url}`, { camera: VIEWER_CAMERA });
     }
     const t0 = Date.now();
