@@ -24,6 +24,8 @@ export interface WriteTarget {
   classify(err: unknown): FailureKind;
   /** One-line reason for logs, secrets removed. */
   describe(err: unknown): string;
+  /** Drops the connection after a write got no answer, so the next attempt starts afresh. */
+  reset?(): void;
   close(): Promise<void>;
 }
 
@@ -172,6 +174,7 @@ export class WriteQueue {
       });
       return null;
     } catch (err) {
+      if (err instanceof TimeoutError) this.target.reset?.();
       const kind = err instanceof TimeoutError ? "unavailable" : this.target.classify(err);
       return { kind, reason: this.target.describe(err) };
     } finally {
