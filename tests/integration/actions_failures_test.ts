@@ -7,6 +7,7 @@ import { captureLog } from "../harness/capture_log.ts";
 import { eventually } from "../harness/process.ts";
 import { startRedis } from "../harness/redis.ts";
 import { freePort } from "../harness/ports.ts";
+import { startPostgres } from "../harness/postgres.ts";
 
 const fast = { retryMinMs: 50, retryMaxMs: 300, opTimeoutMs: 3000 };
 
@@ -117,5 +118,93 @@ Deno.test("Redis: MISCONF, BUSY, READONLY, OOM and max clients spool writes; WRO
     await redis.close();
     await Deno.remove(spoolDir, { recursive: true });
     await Deno.remove(scratch, { recursive: true }).catch(() => {});
+  }
+});
+
+function pgUpsert(id: string, fields: Record<string, string | number | null>): WriteOp {
+  return {
+    sink: "postgres",
+    op: "upsert",
+    table: "car_frontal_info",
+    keyField: "session_id",
+    keyValue: id,
+    fields,
+  };
+}
+
+Deno.test("PostgreSQL: too many connections (53300), admin shutdown (57P01) and read-only (25006) spool writes; an unknown column is dropped once", async (t) => {
+  const pg = await startPostgres();
+  const admin = pg.sql();
+  await admin.unsafe("CREATE ROLE writer LOGIN");
+  await admin.unsafe("ALTER DATABASE detector OWNER TO writer");
+  await admin.unsafe("CREATE SCHEMA gas_station_1 AUTHORIZATION writer");
+  await admin.unsafe(
+    "CREATE TABLE gas_station_1.car_frontal_info (session_id text PRIMARY KEY, color text)",
+  );
+  await admin.unsafe("ALTER TABLE gas_station_1.car_frontal_info OWNER TO writer");
+  const url = `postgres://writer@127.0.0.1:${pg.port}/detector`;
+  const spoolDir = await Deno.makeTempDir();
+  const log = captureLog();
+  const lease = await acquireWriteQueue("postgres", url, spoolDir, { ...fast, log });
+  const kick = () =>
+    admin.unsafe("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'writer'");
+  const rejected = () =>
+    metrics.get("detector_writes_total", { server: redactUrl(url), result: "rejected" }) ?? 0;
+  const passes = async (name: string, enter: () => Promise<void>, leave: () => Promise<void>) => {
+    await t.step(name, async () => {
+      const before = rejected();
+      await enter();
+      const ids = [1, 2, 3].map((i) => `${name}-${i}`);
+      lease.queue.submit(ids.map((id) => pgUpsert(id, { color: name })));
+      await eventually(() => lease.queue.spool.size > 0, `${name}: writes spooled`);
+      assert.equal(rejected(), before, `${name}: no write dropped\n${log.text()}`);
+      await leave();
+      await eventually(() => lease.queue.flush(1000), `${name}: spool drained`, 20_000);
+      const rows = await admin.unsafe(
+        "SELECT session_id FROM gas_station_1.car_frontal_info WHERE color = $1 ORDER BY session_id",
+        [name],
+      );
+      assert.deepEqual(rows.map((r) => r.session_id), ids);
+      assert.equal(rejected(), before);
+    });
+  };
+  try {
+    lease.queue.submit([pgUpsert("warmup", { color: "x" })]);
+    assert.ok(await lease.queue.flush(10_000), log.text());
+
+    await passes("53300", async () => {
+      await admin.unsafe("ALTER ROLE writer CONNECTION LIMIT 0");
+      await kick();
+    }, async () => {
+      await admin.unsafe("ALTER ROLE writer CONNECTION LIMIT -1");
+    });
+
+    await passes("25006", async () => {
+      await admin.unsafe("ALTER ROLE writer SET default_transaction_read_only = on");
+      await kick();
+    }, async () => {
+      await admin.unsafe("ALTER ROLE writer RESET default_transaction_read_only");
+      await kick();
+    });
+
+    await t.step("an unknown column is dropped, logged once, counted", async () => {
+      const before = rejected();
+      lease.queue.submit([
+        pgUpsert("bad-1", { no_such_column: 1 }),
+        pgUpsert("bad-2", { no_such_column: 2 }),
+        pgUpsert("good", { color: "ok" }),
+      ]);
+      assert.ok(await lease.queue.flush(10_000), log.text());
+      assert.equal(rejected(), before + 2);
+      assert.equal(log.lines.filter((l) => /refused a write/.test(l.msg)).length, 1, log.text());
+      const rows = await admin.unsafe(
+        "SELECT color FROM gas_station_1.car_frontal_info WHERE session_id = 'good'",
+      );
+      assert.equal(rows[0]?.color, "ok");
+    });
+  } finally {
+    await lease.release();
+    await pg.close();
+    await Deno.remove(spoolDir, { recursive: true });
   }
 });
