@@ -4,6 +4,7 @@ import { errorMessage, logger } from "../core/log.ts";
 import type { BackendChoice } from "../inference/types.ts";
 import { runReplay } from "../replay/replay.ts";
 import { envNumber, envString, parseDuration, parseNumber } from "./env.ts";
+import { armForcedExit } from "./shutdown.ts";
 
 const log = logger("replay");
 
@@ -121,6 +122,7 @@ Examples:
       const controller = new AbortController();
       const onSignal = () => {
         log.info("stopping replay");
+        armForcedExit();
         controller.abort();
       };
       const signals = ["SIGINT", "SIGTERM"] as const;
