@@ -56,14 +56,16 @@ const VIEWER_CAMERA = "replay";
 
 async function lineWriter(out: string | undefined, flushEvery: number) {
   const file = out ? await Deno.open(out, { write: true, create: true, truncate: true }) : null;
-  const writer = (file ? file.writable : Deno.stdout.writable).getWriter();
+  const writer = file ? null : Deno.stdout.writable.getWriter();
   const enc = new TextEncoder();
   let buffered: string[] = [];
   const flush = async () => {
     if (!buffered.length) return;
-    const text = buffered.join("");
+    const bytes = enc.encode(buffered.join(""));
     buffered = [];
-    await writer.write(enc.encode(text));
+    if (!file) return await writer!.write(bytes);
+    // Straight to the file: a stream's writer held whole runs in memory until close.
+    for (let off = 0; off < bytes.length;) off += await file.write(bytes.subarray(off));
   };
   return {
     async line(obj: unknown) {
@@ -72,8 +74,8 @@ async function lineWriter(out: string | undefined, flushEvery: number) {
     },
     async close() {
       await flush();
-      if (file) await writer.close();
-      else writer.releaseLock();
+      if (file) file.close();
+      else writer!.releaseLock();
     },
   };
 }
@@ -120,7 +122,8 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplayOutcome> {
   const total = info.frames ? Math.ceil(info.frames / opts.every) : null;
   const progress = new ProgressBar(total, opts.progress);
   // In real time every line is written at once (someone may be watching the file).
-  const lines = await lineWriter(opts.out, opts.realtime ? 1 : 32);
+  // A file gets each line as it is produced, so a killed replay loses at most the line in flight.
+  const lines = await lineWriter(opts.out, opts.realtime || opts.out ? 1 : 32);
   let failed = false;
   try {
     if (opts.annotate) sink = await annotationSink(opts.annotate, info.fps / opts.every);
