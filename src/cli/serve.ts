@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { FrameCache } from "../core/frame_cache.ts";
 import { logger } from "../core/log.ts";
 import { redactUrl } from "../core/redact.ts";
+import { expandSecretRefs, readSecretsFile } from "../core/secret_refs.ts";
 import type { ServeContext } from "../http/context.ts";
 import type { ConnectionLimits } from "../http/front_door.ts";
 import { serveRouter } from "../http/serve_routes.ts";
@@ -41,6 +42,8 @@ export interface ServeOptions {
   historyIntervalMs?: number;
   pushMaxFrameBytes?: number;
   pushMaxMessages?: number;
+  /** KEY=VALUE file for `${KEY}` references in --source and --mqtt. */
+  secretsFile?: string;
   /** ffmpeg sources: stall timeout, RTSP transport, MJPEG quality, max retries. */
   ffmpeg?: FfmpegCliSettings;
   /** Connection timeouts and cap of the HTTP port. */
@@ -112,6 +115,11 @@ export function registerServe(program: Command): void {
       [],
     )
     .option(
+      "--secrets-file <file>",
+      "KEY=VALUE lines for ${KEY} references in --source and --mqtt, so no password is on the " +
+        "command line; ${KEY} also reads the environment (env DETECTOR_SECRETS_FILE)",
+    )
+    .option(
       "--history <dir>",
       "keep {camera}.jpg and timestamped {camera}_{ms}.jpg files here, reloaded on restart " +
         "(env DETECTOR_HISTORY_DIR)",
@@ -168,6 +176,7 @@ Examples:
         pushSecret: opts.pushSecret ?? envString("DETECTOR_PUSH_SECRET"),
         uploadToken: opts.uploadToken ?? envString("DETECTOR_UPLOAD_TOKEN"),
         mqtt: opts.mqtt,
+        secretsFile: opts.secretsFile ?? envString("DETECTOR_SECRETS_FILE"),
         history: opts.history ?? envString("DETECTOR_HISTORY_DIR"),
         historyKeep: opts.historyKeep,
         historyIntervalMs: opts.historyInterval,
@@ -212,9 +221,10 @@ export async function runServe(opts: ServeOptions): Promise<void> {
         "or receive pushed frames (--push-secret, --upload-token, --mqtt, --history)",
     );
   }
+  const secrets = opts.secretsFile ? await readSecretsFile(opts.secretsFile) : undefined;
   const cache = new FrameCache();
   const sources: Source[] = named.map(({ name, spec }) =>
-    createSource(name, spec, cache, {
+    createSource(name, expandSecretRefs(spec, `--source ${name}`, secrets), cache, {
       intervalMs: opts.snapshotInterval,
       timeoutMs: opts.timeout,
       maxFrameAgeS: opts.maxFrameAge,
@@ -233,7 +243,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   const ingest = await startIngest(cache, {
     pushSecret: opts.pushSecret,
     uploadToken: opts.uploadToken,
-    mqtt: opts.mqtt ?? [],
+    mqtt: (opts.mqtt ?? []).map((u) => expandSecretRefs(u, "--mqtt", secrets)),
     historyDir: opts.history,
     historyKeep: opts.historyKeep ?? 20,
     historyIntervalMs: opts.historyIntervalMs ?? 1000,

@@ -13,18 +13,19 @@ const SECRET_PARAM =
   /([?&;](?:[\w.-]*(?:token|secret|passw(?:or)?d|pwd|api[_-]?key|signature|credential)|pass|key|sig|auth)=)([^&#\s"'<>]*)/gi;
 const MASK = "***";
 
-function authorityEnd(text: string, from: number, special: boolean): number {
+/** In free text a URL also ends at whitespace and quotes; a whole spec only where WHATWG ends it. */
+function authorityEnd(text: string, from: number, special: boolean, inText: boolean): number {
   for (let i = from; i < text.length; i++) {
     const c = text[i];
-    if (
-      c === "/" || c === "?" || c === "#" || c === '"' || c === "'" || c === "<" || c === ">" ||
-      c === "`" || (special && c === "\\") || /\s/.test(c)
-    ) return i;
+    if (c === "/" || c === "?" || c === "#" || (special && c === "\\")) return i;
+    if (inText && (c === '"' || c === "'" || c === "<" || c === ">" || c === "`" || /\s/.test(c))) {
+      return i;
+    }
   }
   return text.length;
 }
 
-function redactUserinfo(text: string): string {
+function redactUserinfo(text: string, inText: boolean): string {
   let out = "";
   let last = 0;
   SCHEME.lastIndex = 0;
@@ -38,7 +39,7 @@ function redactUserinfo(text: string): string {
       continue;
     }
     const start = SCHEME.lastIndex;
-    const end = authorityEnd(text, start, special);
+    const end = authorityEnd(text, start, special, inText);
     const authority = text.slice(start, end);
     const at = authority.lastIndexOf("@");
     if (at >= 0) {
@@ -56,10 +57,10 @@ function redactUserinfo(text: string): string {
 
 /** Hides passwords and secret query parameters of a URL or URL-like spec. */
 export function redactUrl(spec: string): string {
-  return redactText(spec);
+  return redactUserinfo(spec, false).replace(SECRET_PARAM, (_m, name) => `${name}${MASK}`);
 }
 
 /** Hides passwords and secret query parameters of every URL inside free text. */
 export function redactText(text: string): string {
-  return redactUserinfo(text).replace(SECRET_PARAM, (_m, name) => `${name}${MASK}`);
+  return redactUserinfo(text, true).replace(SECRET_PARAM, (_m, name) => `${name}${MASK}`);
 }
