@@ -1,7 +1,9 @@
 import { buildProgram } from "./src/cli/program.ts";
 import { errorMessage, logger } from "./src/core/log.ts";
+import { limitImageMemory } from "./src/core/image_memory.ts";
 
 if (import.meta.main) {
+  limitImageMemory();
   try {
     await buildProgram().parseAsync(Deno.args, { from: "user" });
   } catch (err) {

@@ -3,6 +3,7 @@ import { FrameCache } from "../core/frame_cache.ts";
 import { logger } from "../core/log.ts";
 import { redactUrl } from "../core/redact.ts";
 import { expandSecretRefs, readSecretsFile } from "../core/secret_refs.ts";
+import { bodyBudget, type BodyBudgetLimits, DEFAULT_BODY_BUDGET } from "../push/body_budget.ts";
 import type { ServeContext } from "../http/context.ts";
 import type { ConnectionLimits } from "../http/front_door.ts";
 import { serveRouter } from "../http/serve_routes.ts";
@@ -42,6 +43,9 @@ export interface ServeOptions {
   historyIntervalMs?: number;
   pushMaxFrameBytes?: number;
   pushMaxMessages?: number;
+  maxCameras?: number;
+  /** Bytes of upload bodies received at once: all clients, and one address. */
+  bodyBudget?: BodyBudgetLimits;
   /** KEY=VALUE file for `${KEY}` references in --source and --mqtt. */
   secretsFile?: string;
   /** ffmpeg sources: stall timeout, RTSP transport, MJPEG quality, max retries. */
@@ -115,6 +119,24 @@ export function registerServe(program: Command): void {
       [],
     )
     .option(
+      "--max-cameras <n>",
+      "most camera names pushes and uploads may create; beyond it 429 / WebSocket 1008 " +
+        "(env DETECTOR_MAX_CAMERAS, default 256)",
+      parseNumber("--max-cameras", 1, 1_000_000),
+    )
+    .option(
+      "--max-body-memory <bytes>",
+      "bytes of upload bodies held at once by all clients together; beyond it 503 " +
+        `(env DETECTOR_MAX_BODY_MEMORY, default ${DEFAULT_BODY_BUDGET.totalBytes})`,
+      parseNumber("--max-body-memory", 1024),
+    )
+    .option(
+      "--max-body-memory-per-address <bytes>",
+      "the same for one client address; beyond it 429 (env DETECTOR_MAX_BODY_MEMORY_PER_ADDRESS, " +
+        `default ${DEFAULT_BODY_BUDGET.perAddressBytes})`,
+      parseNumber("--max-body-memory-per-address", 1024),
+    )
+    .option(
       "--secrets-file <file>",
       "KEY=VALUE lines for ${KEY} references in --source and --mqtt, so no password is on the " +
         "command line; ${KEY} also reads the environment (env DETECTOR_SECRETS_FILE)",
@@ -181,6 +203,14 @@ Examples:
         historyKeep: opts.historyKeep,
         historyIntervalMs: opts.historyInterval,
         pushMaxMessages: opts.pushMaxMessages ?? envIn("DETECTOR_PUSH_MAX_MESSAGES", 0),
+        maxCameras: opts.maxCameras ?? envIn("DETECTOR_MAX_CAMERAS", 1),
+        bodyBudget: {
+          totalBytes: opts.maxBodyMemory ?? envIn("DETECTOR_MAX_BODY_MEMORY", 1024) ??
+            DEFAULT_BODY_BUDGET.totalBytes,
+          perAddressBytes: opts.maxBodyMemoryPerAddress ??
+            envIn("DETECTOR_MAX_BODY_MEMORY_PER_ADDRESS", 1024) ??
+            DEFAULT_BODY_BUDGET.perAddressBytes,
+        },
         pushMaxFrameBytes: cmd.getOptionValueSource("maxFrameBytes") === "default"
           ? PUSH_MAX_FRAME_BYTES
           : opts.maxFrameBytes,
@@ -221,6 +251,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
         "or receive pushed frames (--push-secret, --upload-token, --mqtt, --history)",
     );
   }
+  if (opts.bodyBudget) bodyBudget.limits = opts.bodyBudget;
   const secrets = opts.secretsFile ? await readSecretsFile(opts.secretsFile) : undefined;
   const cache = new FrameCache();
   const sources: Source[] = named.map(({ name, spec }) =>
@@ -249,6 +280,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     historyIntervalMs: opts.historyIntervalMs ?? 1000,
     maxFrameBytes: opts.pushMaxFrameBytes ?? PUSH_MAX_FRAME_BYTES,
     maxMessagesPerSecond: opts.pushMaxMessages,
+    maxCameras: opts.maxCameras,
     pulled: (camera) => pulled.has(camera),
     host: opts.host,
   });
