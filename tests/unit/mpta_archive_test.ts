@@ -453,3 +453,21 @@ Deno.test("loadModels creates real sessions: a graph that parses but cannot run 
   const deep = await validateArchive(archive, { loadModels: true });
   hasError(deep.errors, "pipeline.modelFile", /ReduceMaz/);
 });
+
+Deno.test("bad input: a model input over 4096² pixels is refused at validation", async () => {
+  const p = fullPipeline();
+  const file = root(p).modelFile as string;
+  const zip = archiveOf(p, { models: { [file]: buildColourDetector({ size: 16384 }) } });
+  hasError(await errorsOf(zip), "pipeline.modelFile", /16384x16384 pixels is more than the limit/);
+});
+
+Deno.test("bad input: a huge value is echoed cut to ~200 characters", async () => {
+  const p = fullPipeline();
+  root(p).resizeTarget = "NESTED";
+  const text = JSON.stringify(p).replace('"NESTED"', "[".repeat(200_000) + "]".repeat(200_000));
+  const errors = await errorsOf(archiveOf(text));
+  const hit = errors.find((e) => e.path.endsWith("resizeTarget"));
+  assert.ok(hit, JSON.stringify(errors).slice(0, 2000));
+  assert.ok(hit.message.length < 400, `${hit.message.length} characters`);
+  for (const e of errors) assert.ok(e.message.length < 1000, e.message.slice(0, 300));
+});
