@@ -48,7 +48,7 @@ export class ClientConnection {
 
 const log = logger("http");
 const MAX_HEAD = 32 * 1024;
-const CHUNK = 32 * 1024;
+const CHUNK = 16 * 1024;
 const HEAD_END = new Uint8Array([13, 10, 13, 10]);
 const encoder = new TextEncoder();
 
