@@ -26,6 +26,8 @@ export function armForcedExit(): void {
     log.error(`cleanup took longer than ${timeoutMs / 1000} s, exiting anyway`);
     Deno.exit(1);
   }, timeoutMs);
+  // Only a deadline: a process that finishes its cleanup earlier exits then.
+  Deno.unrefTimer(forced);
 }
 
 /** Registers cleanup run on SIGINT/SIGTERM (last registered runs first), then exits 0. */
