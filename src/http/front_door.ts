@@ -140,6 +140,11 @@ export class FrontDoor {
     this.#upstreamPort = port;
   }
 
+  /** Resolves once no client connection is open (checked every 50 ms). */
+  async drained(): Promise<void> {
+    while (this.#open.size > 0) await new Promise((r) => setTimeout(r, 50));
+  }
+
   get openConnections(): number {
     return this.#open.size;
   }

@@ -105,10 +105,15 @@ export function startHttpServer(
       const expired = new Promise<"expired">((resolve) => {
         timer = setTimeout(() => resolve("expired"), graceMs);
       });
-      const done = await Promise.race([inner.shutdown().then(() => "done" as const), expired]);
+      // Responses end, then the relay gets what is left of the grace to hand their last bytes
+      // to clients; a client that stopped reading is dropped.
+      const drained = inner.shutdown().then(() => front.drained());
+      const done = await Promise.race([drained.then(() => "done" as const), expired]);
       clearTimeout(timer);
       if (done === "expired") {
-        log.warn(`responses still open ${graceMs} ms after shutdown began; dropping them`);
+        log.warn(`responses still open ${graceMs} ms after shutdown began; dropping them`, {
+          connections: front.openConnections,
+        });
       }
       front.closeAll();
     },
