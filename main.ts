@@ -1,7 +1,11 @@
 import { buildProgram, USAGE_ERROR } from "./src/cli/program.ts";
 import { errorMessage, logger } from "./src/core/log.ts";
+import { limitImageMemory } from "./src/core/image_memory.ts";
+import { collectProcessMemory } from "./src/core/process_metrics.ts";
 
 if (import.meta.main) {
+  limitImageMemory();
+  collectProcessMemory();
   try {
     await buildProgram().parseAsync(Deno.args, { from: "user" });
   } catch (err) {

@@ -1,8 +1,10 @@
 import type { Command } from "commander";
+import { httpKeys, httpLimits } from "./http_options.ts";
 import { errorMessage, logger } from "../core/log.ts";
 import { commandSettings } from "../config/mod.ts";
 import { runReplay } from "../replay/replay.ts";
 import { addSettingOptions, resolveCommand } from "./setting_options.ts";
+import { armForcedExit } from "./shutdown.ts";
 
 const log = logger("replay");
 
@@ -37,6 +39,7 @@ const replaySettings = commandSettings([
   "backend",
   "threads",
   "drainTimeout",
+  ...httpKeys,
 ]);
 
 export function registerReplay(program: Command): void {
@@ -89,6 +92,7 @@ Examples:
       const controller = new AbortController();
       const onSignal = () => {
         log.info("stopping replay");
+        armForcedExit();
         controller.abort();
       };
       const signals = ["SIGINT", "SIGTERM"] as const;
@@ -103,7 +107,7 @@ Examples:
           out: o.out,
           annotate: o.annotate,
           dryRun: Boolean(o.dryRun),
-          serve: o.serve ? parseListen(o.serve) : undefined,
+          serve: o.serve ? { ...parseListen(o.serve), limits: httpLimits(v) } : undefined,
           tracking: v.tracking,
           sessionCooldownMs: v.sessionCooldown,
           spoolDir: v.spoolDir,

@@ -123,6 +123,7 @@ export async function runWorker(config: RunConfig): Promise<void> {
     new Router().add(...daemon.routes(), ...opsRoutes(ctx)),
     config.host,
     config.port,
+    config.http,
   );
   onShutdown(async () => {
     shutdownController.abort();

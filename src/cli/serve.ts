@@ -3,6 +3,9 @@ import { commandSettings, ConfigError, processEnv } from "../config/mod.ts";
 import { FrameCache } from "../core/frame_cache.ts";
 import { errorMessage, logger } from "../core/log.ts";
 import { redactUrl } from "../core/redact.ts";
+import { expandSecretRefs, readSecretsFile } from "../core/secret_refs.ts";
+import { bodyBudget, type BodyBudgetLimits } from "../push/body_budget.ts";
+import type { ConnectionLimits } from "../http/front_door.ts";
 import type { ServeContext } from "../http/context.ts";
 import { serveRouter } from "../http/serve_routes.ts";
 import { AccessGuard, isLoopback } from "../http/access_guard.ts";
@@ -17,6 +20,7 @@ import { readCamerasFile } from "../config/cameras_file.ts";
 import { metrics } from "../core/metrics.ts";
 import { onShutdown } from "./shutdown.ts";
 import { ffmpegKeys, ffmpegSourceOptions } from "./ffmpeg_options.ts";
+import { httpKeys, httpLimits } from "./http_options.ts";
 import { connectKeys, connectSettings } from "./prusa_connect.ts";
 import { addSettingOptions, resolveCommand } from "./setting_options.ts";
 import { stopAllChildren } from "../sources/ffmpeg_process.ts";
@@ -57,6 +61,14 @@ export interface ServeOptions {
   fileCameras?: NamedSpec[];
   /** `POST /api/reload` reloads the cameras file too. */
   reloadApi?: boolean;
+  /** Camera names pushes and uploads may create. */
+  maxCameras: number;
+  /** Bytes of upload bodies received at once: all clients, and one address. */
+  bodyBudget: BodyBudgetLimits;
+  /** KEY=VALUE file for `${KEY}` references in --source and --mqtt. */
+  secretsFile?: string;
+  /** Connection timeouts and cap of the HTTP port. */
+  http: ConnectionLimits;
 }
 
 const log = logger("serve");
@@ -85,6 +97,10 @@ export const serveSettings = commandSettings([
   "historyKeep",
   "historyInterval",
   "pushMaxMessages",
+  "maxCameras",
+  "maxBodyMemory",
+  "maxBodyMemoryPerAddress",
+  "secretsFile",
   "framesDir",
   "authFile",
   "authToken",
@@ -93,6 +109,7 @@ export const serveSettings = commandSettings([
   "reloadApi",
   ...prusaKeys,
   ...ffmpegKeys,
+  ...httpKeys,
   "maxRetries",
 ], {
   prefix: Object.fromEntries(prusaKeys.map((k) => [k, "prusa-"])),
@@ -187,6 +204,13 @@ Examples:
         configFile: opts.config,
         reloadApi: v.reloadApi,
         fileCameras: file?.cameras,
+        maxCameras: v.maxCameras,
+        bodyBudget: {
+          totalBytes: v.maxBodyMemory,
+          perAddressBytes: v.maxBodyMemoryPerAddress,
+        },
+        secretsFile: v.secretsFile,
+        http: httpLimits(v),
       });
     });
 }
@@ -221,6 +245,13 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   if (opts.reloadApi && !opts.configFile) {
     throw new ConfigError("--reload-api needs --config: there is no cameras file to reload");
   }
+  bodyBudget.limits = opts.bodyBudget;
+  const secrets = opts.secretsFile ? await readSecretsFile(opts.secretsFile) : undefined;
+  const expand = (specs: NamedSpec[]) =>
+    specs.map(({ name, spec }) => ({
+      name,
+      spec: expandSecretRefs(spec, `--source ${name}`, secrets),
+    }));
   const guard = new AccessGuard({
     users: opts.authFile ? await readCredentialsFile(opts.authFile) : undefined,
     tokens: opts.authTokens,
@@ -246,12 +277,13 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   const ingest = await startIngest(cache, {
     pushSecret: opts.pushSecret,
     uploadToken: opts.uploadToken,
-    mqtt: opts.mqtt,
+    mqtt: opts.mqtt.map((u) => expandSecretRefs(u, "--mqtt", secrets)),
     historyDir: opts.history,
     historyKeep: opts.historyKeep,
     historyIntervalMs: opts.historyIntervalMs,
     maxFrameBytes: opts.pushMaxFrameBytes,
     maxMessagesPerSecond: opts.pushMaxMessages,
+    maxCameras: opts.maxCameras,
     pulled: (camera) => sources.has(camera),
     host: opts.host,
   });
@@ -259,12 +291,12 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     await preparePrusaConsumer(opts.prusa, cache, named.map((n) => n.name));
   const router = serveRouter(ctx, ingest.services, guard);
   if (opts.configFile) {
-    const reload = reloader(opts, sources);
+    const reload = reloader(opts, sources, expand);
     Deno.addSignalListener("SIGHUP", () => void reload().catch(() => {}));
     if (opts.reloadApi) router.add(guard.route(reloadRoute(reload)));
   }
-  const server = startHttpServer(router, opts.host, opts.port);
-  await sources.reconcile(named);
+  const server = startHttpServer(router, opts.host, opts.port, opts.http);
+  await sources.reconcile(expand(named));
   prusa?.start();
   onShutdown(stopAllChildren);
   onShutdown(async () => {
@@ -292,12 +324,16 @@ export async function runServe(opts: ServeOptions): Promise<void> {
  * Re-reads the cameras file and reconciles the cameras, one reload at a time; a bad file
  * changes nothing. Returns what changed, or throws with the file's error.
  */
-function reloader(opts: ServeOptions, sources: CameraSet): () => Promise<ReconcileResult> {
+function reloader(
+  opts: ServeOptions,
+  sources: CameraSet,
+  expand: (specs: NamedSpec[]) => NamedSpec[],
+): () => Promise<ReconcileResult> {
   let busy: Promise<unknown> = Promise.resolve();
   const once = async () => {
     try {
       const file = await readCamerasFile(opts.configFile!, processEnv);
-      const r = await sources.reconcile(sourceArgs(opts, file.cameras));
+      const r = await sources.reconcile(expand(sourceArgs(opts, file.cameras)));
       metrics.inc("detector_config_reloads_total", "Cameras file reloads", { result: "ok" });
       log.info("cameras file reloaded", {
         file: opts.configFile,

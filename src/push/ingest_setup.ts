@@ -17,6 +17,8 @@ export interface IngestOptions {
   /** At most one history frame per camera per this many ms. */
   historyIntervalMs?: number;
   maxFrameBytes: number;
+  /** Most camera names pushes may create (default 256). */
+  maxCameras?: number;
   /** WebSocket push messages per second over all connections; 0 = no cap. */
   maxMessagesPerSecond?: number;
   /** Cameras fed by `--source`. */
@@ -46,7 +48,11 @@ export async function startIngest(
   opts: IngestOptions,
 ): Promise<{ services: IngestServices; stop: () => Promise<void> }> {
   const mqttSpecs = opts.mqtt.map(parseMqttUrl);
-  const sink = new PushSink(cache, { maxFrameBytes: opts.maxFrameBytes, pulled: opts.pulled });
+  const sink = new PushSink(cache, {
+    maxFrameBytes: opts.maxFrameBytes,
+    pulled: opts.pulled,
+    maxCameras: opts.maxCameras,
+  });
   const push = new PushServer({
     secret: opts.pushSecret,
     sink,

@@ -2,6 +2,7 @@ import { logger } from "../core/log.ts";
 import { json, jsonError } from "../http/responses.ts";
 import { decodeBase64, decodeJsonImage } from "./base64_image.ts";
 import { BodyTooLargeError, readBodyLimited } from "./body_limit.ts";
+import { BodyBudgetError } from "./body_budget.ts";
 import { normalizeImage } from "./image_normalize.ts";
 import { LogThrottle } from "./log_throttle.ts";
 import { countRejected, type PushSink } from "./push_sink.ts";
@@ -38,11 +39,16 @@ function bearerOk(req: Request, token: string): boolean {
   return !!m && secretsEqual(m[1], token);
 }
 
-async function body(req: Request, limit: number): Promise<Uint8Array> {
+async function body(req: Request, limit: number, remote: string): Promise<Uint8Array> {
   try {
-    return await readBodyLimited(req, limit);
+    return await readBodyLimited(req, limit, remote);
   } catch (err) {
     if (err instanceof BodyTooLargeError) throw new UploadError(413, "too_big", err.message);
+    if (err instanceof BodyBudgetError) {
+      throw err.scope === "global"
+        ? new UploadError(503, "busy", err.message)
+        : new UploadError(429, "address_busy", err.message);
+    }
     throw new UploadError(400, "body_read_failed", "request body could not be read");
   }
 }
@@ -76,10 +82,11 @@ async function imageFromField(form: FormData): Promise<Uint8Array> {
 async function readUpload(
   req: Request,
   maxBytes: number,
+  remote: string,
 ): Promise<{ bytes: Uint8Array; form?: FormData }> {
   const type = mediaType(req);
   if (type === "multipart/form-data") {
-    const form = await formOf(req, await body(req, maxBytes + ENVELOPE_BYTES));
+    const form = await formOf(req, await body(req, maxBytes + ENVELOPE_BYTES, remote));
     return { bytes: await imageFromField(form), form };
   }
   const jsonLimit = Math.ceil(maxBytes / 3) * 4 + ENVELOPE_BYTES;
@@ -92,7 +99,7 @@ async function readUpload(
       `Content-Type "${type}" is not accepted: ${ACCEPTED}`,
     );
   }
-  const bytes = await body(req, isRaw ? maxBytes : jsonLimit);
+  const bytes = await body(req, isRaw ? maxBytes : jsonLimit, remote);
   if (isJson || (!isRaw && bytes[0] === 0x7b)) {
     const decoded = decodeJsonImage(new TextDecoder().decode(bytes));
     if (!decoded.ok) throw new UploadError(400, decoded.reason, decoded.message);
@@ -117,7 +124,7 @@ export async function handleUpload(
       throw new UploadError(401, "unauthorized", "missing or wrong Authorization: Bearer token");
     }
     if (camera !== undefined) checkCamera(sink, camera);
-    const { bytes, form } = await readUpload(req, sink.maxFrameBytes);
+    const { bytes, form } = await readUpload(req, sink.maxFrameBytes, remote);
     if (camera === undefined) {
       const field = (from as { field: string }).field;
       const value = form?.get(field);
@@ -163,6 +170,10 @@ export async function handleUpload(
 function checkCamera(sink: PushSink, camera: string): void {
   const refusal = sink.refusal(camera);
   if (!refusal) return;
-  const status = refusal.reason === "pulled_camera" ? 409 : 400;
+  const status = refusal.reason === "pulled_camera"
+    ? 409
+    : refusal.reason === "too_many_cameras"
+    ? 429
+    : 400;
   throw new UploadError(status, refusal.reason, refusal.message);
 }
