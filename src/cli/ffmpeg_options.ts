@@ -5,7 +5,7 @@ import { envString, parseDuration, parseNumber } from "./env.ts";
 
 export type FfmpegCliSettings = Pick<
   SourceOptions,
-  "stallTimeoutMs" | "rtspTransport" | "jpegQuality" | "maxRetries"
+  "stallTimeoutMs" | "firstFrameTimeoutMs" | "rtspTransport" | "jpegQuality" | "maxRetries"
 >;
 
 function parseTransport(value: string): string {
@@ -34,6 +34,12 @@ export function addFfmpegOptions(cmd: Command, opts: { maxRetries?: boolean } = 
       parseDuration("--stall-timeout"),
     )
     .option(
+      "--first-frame-timeout <dur>",
+      "an ffmpeg source with no first frame this long after start is restarted; long GOPs need " +
+        "time for their first keyframe (default 30s, env DETECTOR_FIRST_FRAME_TIMEOUT)",
+      parseDuration("--first-frame-timeout"),
+    )
+    .option(
       "--ffmpeg-quality <q>",
       "MJPEG quality ffmpeg encodes with, 2 (best) … 31 (default 5)",
       parseNumber("--ffmpeg-quality", 2, 31),
@@ -52,9 +58,12 @@ export function addFfmpegOptions(cmd: Command, opts: { maxRetries?: boolean } = 
 export function ffmpegCliSettings(o: Record<string, unknown>): FfmpegCliSettings {
   const envStall = envString("DETECTOR_STALL_TIMEOUT");
   const envTransport = envString("DETECTOR_RTSP_TRANSPORT");
+  const envFirst = envString("DETECTOR_FIRST_FRAME_TIMEOUT");
   return {
     stallTimeoutMs: (o.stallTimeout as number | undefined) ??
       (envStall ? parseDuration("DETECTOR_STALL_TIMEOUT")(envStall) : undefined),
+    firstFrameTimeoutMs: (o.firstFrameTimeout as number | undefined) ??
+      (envFirst ? parseDuration("DETECTOR_FIRST_FRAME_TIMEOUT")(envFirst) : undefined),
     rtspTransport: (o.rtspTransport as string | undefined) ??
       (envTransport ? parseTransport(envTransport) : undefined),
     jpegQuality: o.ffmpegQuality as number | undefined,

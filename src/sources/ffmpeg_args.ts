@@ -169,11 +169,11 @@ export function ffmpegArgs(s: FfmpegSettings, copy = s.codec === "copy"): string
   const args = ["-hide_banner", "-nostdin", "-nostats", "-loglevel", "info"];
   const us = String(Math.round(s.ioTimeoutMs * 1000));
   // Latency: frame-threaded decoding and encoding each hold one frame per thread, so both use
-  // slice threads; a short analysis gets the first frame out sooner.
+  // slice threads; a short analysis gets the first frame out sooner. No `-fflags nobuffer`: it
+  // drops the packets read while probing, the first keyframe among them, so the first frame would
+  // wait a whole GOP. The probed packets are decoded at once, so the latency afterwards is the same.
   args.push("-thread_type", "slice");
-  if (s.kind === "rtsp" || s.kind === "http") {
-    args.push("-fflags", "nobuffer", "-analyzeduration", "500000");
-  }
+  if (s.kind === "rtsp" || s.kind === "http") args.push("-analyzeduration", "500000");
   if (s.kind === "rtsp") {
     args.push("-rtsp_transport", s.rtspTransport, "-timeout", us);
   } else if (s.kind === "http") {
