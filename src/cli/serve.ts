@@ -24,7 +24,10 @@ export interface ServeOptions {
   host: string;
   port: number;
   targetFps: number;
-  maxFrameAge: number;
+  /** dir: sources delete JPEG files older than this (s); unset = never delete. */
+  maxFrameAge?: number;
+  /** `/healthz` answers 503 while any camera is down. */
+  healthzStrict?: boolean;
   snapshotInterval: number;
   timeout: number;
   maxFrameBytes: number;
@@ -70,8 +73,14 @@ export function registerServe(program: Command): void {
     )
     .option(
       "--max-frame-age <s>",
-      "dir: sources delete JPEG files older than this many seconds, 0 keeps all (env MAX_FRAME_AGE_S)",
+      "dir: sources delete JPEG files older than this many seconds, files already in the folder " +
+        "included; unset or 0 deletes nothing (env MAX_FRAME_AGE_S, per folder #max-age=)",
       parseNumber("--max-frame-age", 0),
+    )
+    .option(
+      "--healthz-strict",
+      "/healthz answers 503 while any camera is down (for load balancers and watchdogs; " +
+        "env DETECTOR_HEALTHZ_STRICT=1)",
     )
     .option(
       "--snapshot-interval <dur>",
@@ -157,7 +166,8 @@ Examples:
         host: opts.host ?? envString("HOST") ?? "127.0.0.1",
         port: opts.port ?? envIn("PORT", 0, 65535) ?? 8080,
         targetFps: opts.targetFps ?? envIn("TARGET_FPS", 0.1, 120) ?? 30,
-        maxFrameAge: opts.maxFrameAge ?? envIn("MAX_FRAME_AGE_S", 0) ?? 10,
+        maxFrameAge: opts.maxFrameAge ?? envIn("MAX_FRAME_AGE_S", 0),
+        healthzStrict: opts.healthzStrict ?? envFlag("DETECTOR_HEALTHZ_STRICT"),
         snapshotInterval: opts.snapshotInterval,
         timeout: opts.timeout,
         maxFrameBytes: opts.maxFrameBytes,
@@ -177,6 +187,14 @@ Examples:
     });
   addPrusaServeOptions(serve);
   addFfmpegOptions(serve);
+}
+
+function envFlag(name: string): boolean | undefined {
+  const raw = envString(name)?.trim().toLowerCase();
+  if (raw === undefined) return undefined;
+  if (["1", "true", "yes", "on"].includes(raw)) return true;
+  if (["0", "false", "no", "off"].includes(raw)) return false;
+  throw new Error(`${name} expects 1 or 0, got "${raw}"`);
 }
 
 /** An environment number checked like the flag it stands for; the error names the variable. */
@@ -220,6 +238,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   const ctx: ServeContext = {
     cache,
     targetFps: opts.targetFps,
+    healthzStrict: opts.healthzStrict,
     shutdown: shutdownController.signal,
     defaultCamera: () => named[0]?.name ?? cache.cameras()[0],
   };
@@ -252,7 +271,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   log.info(`listening on ${server.url}`, {
     cameras: named.map((n) => `${n.name}=${redactUrl(n.spec)}`).join(" "),
     targetFps: opts.targetFps,
-    maxFrameAgeS: opts.maxFrameAge,
+    maxFrameAgeS: opts.maxFrameAge ?? "unset",
   });
   if (opts.host === "0.0.0.0" || opts.host === "::") {
     log.warn("bound to all interfaces: every host that can reach this port sees the cameras");

@@ -139,11 +139,16 @@ export abstract class ReconnectingSource implements Source {
 
   /** Counts and logs a rejected frame without ending the session. */
   protected reject(reason: string): void {
+    this.count(reason);
+    this.log.warn("frame rejected", { reason });
+  }
+
+  /** Counts a rejected frame (`detector_frames_rejected_total`) without logging it. */
+  protected count(reason: string): void {
     metrics.inc("detector_frames_rejected_total", "Frames refused at ingest, by reason", {
       camera: this.camera,
       reason: reason.replace(/[0-9]+/g, "N").slice(0, 60),
     });
-    this.log.warn("frame rejected", { reason });
   }
 
   start(): void {

@@ -160,7 +160,7 @@ Deno.test("serve answers every route for two cameras", async (t) => {
       const r = await json(`${d.url}/healthz`);
       assert.equal(r.status, 200);
       assert.equal(r.body.status, "ok");
-      assert.equal(r.body.cameras, 2);
+      assert.deepEqual(r.body.cameras, { live: 2, down: [] });
       assert.equal(r.body.targetFps, 30);
     });
 
