@@ -56,7 +56,9 @@ export class FfmpegSource extends ReconnectingSource {
       this.stallTimeoutMs,
     );
     this.#secrets = urlSecrets(spec);
-    this.#copy = settings.codec === "copy";
+    // A camera's own MJPEG (v4l2 `#format=mjpeg`) goes through untouched from the first run.
+    this.#copy = settings.codec === "copy" ||
+      (settings.device?.format === "mjpeg" && settings.codec === "auto" && canCopy(settings));
     this.#publish("idle", "starting");
   }
 

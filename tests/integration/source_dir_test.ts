@@ -240,7 +240,10 @@ Deno.test("dir: a FIFO is never opened, a growing file is warned about once; ser
         det.status,
         new Promise<null>((r) => setTimeout(() => r(null), 10_000)),
       ]);
-      assert.ok(status !== null, `serve exits after SIGTERM with a FIFO in the folder\n${det.output()}`);
+      assert.ok(
+        status !== null,
+        `serve exits after SIGTERM with a FIFO in the folder\n${det.output()}`,
+      );
       await det.stop();
     }
   });
