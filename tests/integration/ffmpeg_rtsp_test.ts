@@ -105,7 +105,12 @@ Deno.test("rtsp: a server that accepts but never answers → stall restart", asy
   });
   try {
     src.start();
-    await eventually(() => (detail(src).stalls as number) >= 2, "two stalls", 30_000);
+    // Under load ffmpeg can take longer than 1.2 s to start and connect: wait for both.
+    await eventually(
+      () => (detail(src).stalls as number) >= 2 && peer.accepted() >= 2,
+      "two stalls after connecting",
+      30_000,
+    );
     assert.ok(peer.accepted() >= 2, `ffmpeg reconnected (${peer.accepted()} connections)`);
     assert.match(src.status().lastError ?? "", /stalled: no frame for 1\.2 s/);
     assert.equal(detail(src).reason, "stalled");
