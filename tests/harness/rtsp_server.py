@@ -2,7 +2,8 @@
 """A real RTSP server for tests and benchmarks: GStreamer's gst-rtsp-server streaming a video file.
 
 Usage: rtsp_server.py --port N --file video.mp4|.ts|.mkv [--mount /test] [--user U --password P]
-                      [--auth basic|digest] [--encoding h264|h265|mjpeg] [--audio] [--report-sends]
+                      [--auth basic|digest] [--encoding h264|h265|mjpeg] [--audio] [--shared]
+                      [--report-sends]
 
 Prints `READY rtsp://127.0.0.1:N/mount` once it accepts clients. Frames leave in real time
 (`identity sync=true`); with --report-sends it prints `SENT <pts_ms> <epoch_ms>` for every video
@@ -32,6 +33,7 @@ def main() -> int:
     p.add_argument("--auth", choices=["basic", "digest"], default="basic")
     p.add_argument("--encoding", choices=["h264", "h265", "mjpeg"], default="h264")
     p.add_argument("--audio", action="store_true")
+    p.add_argument("--shared", action="store_true", help="one pipeline for all clients (live)")
     p.add_argument("--report-sends", action="store_true")
     a = p.parse_args()
 
@@ -58,7 +60,8 @@ def main() -> int:
     factory.set_launch(launch)
     # One pipeline per client: a shared media that is torn down while a new client arrives can
     # stay in a state where every DESCRIBE gets 503.
-    factory.set_shared(False)
+    # --shared: later clients join the running stream mid-GOP, as with a live camera.
+    factory.set_shared(a.shared)
 
     if a.report_sends:
         def on_configure(_factory, media):

@@ -41,6 +41,8 @@ export interface RtspServerOptions {
   encoding?: "h264" | "h265" | "mjpeg";
   /** Also stream the file's AAC track. */
   audio?: boolean;
+  /** One pipeline for every client: a later client joins the running stream (mid-GOP). */
+  shared?: boolean;
   reportSends?: boolean;
 }
 
@@ -52,6 +54,7 @@ export async function startRtspServer(opts: RtspServerOptions): Promise<RtspServ
   if (opts.auth) args.push("--auth", opts.auth);
   if (opts.encoding) args.push("--encoding", opts.encoding);
   if (opts.audio) args.push("--audio");
+  if (opts.shared) args.push("--shared");
   if (opts.reportSends) args.push("--report-sends");
   let lastError: unknown;
   for (let attempt = 0; attempt < 20; attempt++) {
