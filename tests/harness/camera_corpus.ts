@@ -97,7 +97,7 @@ export const corpusCases: CorpusCase[] = [
     video: [...x264("high"), "-g", String(4 * CORPUS_FPS)],
     gopS: 4,
     joinMidGopS: 1.5,
-    seconds: 16,
+    seconds: 24,
   },
   {
     name: "hevc-bframes",

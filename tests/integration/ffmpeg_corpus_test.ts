@@ -145,7 +145,9 @@ async function throughServe(c: CorpusCase, file: string): Promise<Row> {
   } finally {
     await d?.stop();
     if (viewer) {
-      viewer.kill("SIGTERM");
+      try {
+        viewer.kill("SIGTERM");
+      } catch { /* the stream ended and the viewer with it */ }
       await viewer.status;
     }
     await server.stop();
