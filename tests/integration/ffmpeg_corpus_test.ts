@@ -28,19 +28,19 @@ const PROBE_CASES = ["h264-gop20", "hevc-bframes", "mjpeg", "h264-digest"];
 const RUN_CASES = ["h264-gop10", "hevc-bframes"];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-let clipsReady: Promise<Map<string, string>> | undefined;
-let clipDir: string | undefined;
+const made = new Map<string, Promise<string>>();
+let clipDir: Promise<string> | undefined;
+let clipDirPath: string | undefined;
 
-/** Every clip, made once per test run (two encoders at a time). */
-function clips(): Promise<Map<string, string>> {
-  clipsReady ??= (async () => {
-    clipDir = await Deno.makeTempDir({ prefix: "detector-corpus-" });
-    const needed = new Set([...serveCases.map((c) => c.name), ...PROBE_CASES, ...RUN_CASES]);
-    const wanted = corpusCases.filter((c) => needed.has(c.name));
-    const paths = await mapLimit(wanted, 2, (c) => makeClip(clipDir!, c));
-    return new Map(wanted.map((c, i) => [c.name, paths[i]]));
-  })();
-  return clipsReady;
+/** The clips of these cases, each made once per test run (two encoders at a time). */
+async function clips(names: string[]): Promise<Map<string, string>> {
+  clipDir ??= Deno.makeTempDir({ prefix: "detector-corpus-" });
+  const dir = clipDirPath = await clipDir;
+  const todo = names.filter((n) => !made.has(n));
+  const batch = mapLimit(todo, 2, (n) => makeClip(dir, byName(n)));
+  todo.forEach((n, i) => made.set(n, batch.then((paths) => paths[i])));
+  const paths = await Promise.all(names.map((n) => made.get(n)!));
+  return new Map(names.map((n, i) => [n, paths[i]]));
 }
 
 const byName = (name: string) => corpusCases.find((c) => c.name === name)!;
@@ -160,7 +160,7 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     const madeAt = performance.now();
-    const files = await clips();
+    const files = await clips(serveCases.map((c) => c.name));
     console.log(`clips made in ${((performance.now() - madeAt) / 1000).toFixed(1)} s`);
     const results = await mapLimit(
       serveCases,
@@ -203,7 +203,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const files = await clips();
+    const files = await clips(PROBE_CASES);
     await mapLimit(PROBE_CASES, 2, async (name) => {
       const c = byName(name);
       const { server, spec } = await serveCase(c, files.get(name)!);
@@ -230,7 +230,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const files = await clips();
+    const files = await clips(RUN_CASES);
     const dir = await Deno.makeTempDir();
     const models = serveFiles({ "/vehicle.mpta": vehicleArchive({ databases: false }) });
     const servers = await Promise.all(
@@ -295,5 +295,5 @@ Deno.test({
 });
 
 globalThis.addEventListener("unload", () => {
-  if (clipDir) Deno.removeSync(clipDir, { recursive: true });
+  if (clipDirPath) Deno.removeSync(clipDirPath, { recursive: true });
 });
