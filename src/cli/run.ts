@@ -74,6 +74,7 @@ export async function runWorker(config: RunConfig): Promise<void> {
     timeoutMs: config.timeoutMs,
     reconnectMs: config.reconnectIntervalSec * 1000,
     stallTimeoutMs: config.stallTimeoutMs,
+    firstFrameTimeoutMs: config.firstFrameTimeoutMs,
     rtspTransport: config.rtspTransport,
     jpegQuality: config.jpegQuality,
   });

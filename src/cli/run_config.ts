@@ -74,6 +74,7 @@ export interface RunConfig {
   /** Connect/request timeout of network camera readers. */
   timeoutMs: number;
   stallTimeoutMs: number;
+  firstFrameTimeoutMs: number;
   rtspTransport: string;
   jpegQuality: number;
   modelDir: string;
@@ -150,6 +151,7 @@ export function resolveRunConfig(
       maxRetries: v.maxRetries,
       timeoutMs: v.sourceTimeout,
       stallTimeoutMs: v.stallTimeout,
+      firstFrameTimeoutMs: v.firstFrameTimeout,
       rtspTransport: v.rtspTransport,
       jpegQuality: v.ffmpegQuality,
       modelDir: v.modelDir,

@@ -34,7 +34,10 @@ export interface ServeOptions {
   host: string;
   port: number;
   targetFps: number;
-  maxFrameAgeMs: number;
+  /** dir: sources delete JPEG files older than this (ms); unset = never delete. */
+  maxFrameAgeMs?: number;
+  /** `/healthz` answers 503 while any camera is down. */
+  healthzStrict: boolean;
   snapshotIntervalMs: number;
   timeoutMs: number;
   maxFrameBytes: number;
@@ -87,6 +90,7 @@ export const serveSettings = commandSettings([
   "port",
   "targetFps",
   "maxFrameAge",
+  "healthzStrict",
   "snapshotInterval",
   "sourceTimeout",
   "maxFrameBytes",
@@ -174,6 +178,7 @@ Examples:
         port: v.port,
         targetFps: v.targetFps,
         maxFrameAgeMs: v.maxFrameAge,
+        healthzStrict: v.healthzStrict,
         snapshotIntervalMs: v.snapshotInterval,
         timeoutMs: v.sourceTimeout,
         maxFrameBytes: v.maxFrameBytes,
@@ -262,7 +267,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   const sources = new CameraSet(cache, {
     intervalMs: opts.snapshotIntervalMs,
     timeoutMs: opts.timeoutMs,
-    maxFrameAgeS: opts.maxFrameAgeMs / 1000,
+    maxFrameAgeS: opts.maxFrameAgeMs === undefined ? undefined : opts.maxFrameAgeMs / 1000,
     maxFrameBytes: opts.maxFrameBytes,
     ...opts.ffmpeg,
   });
@@ -270,6 +275,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   const ctx: ServeContext = {
     cache,
     targetFps: opts.targetFps,
+    healthzStrict: opts.healthzStrict,
     shutdown: shutdownController.signal,
     defaultCamera: () => sources.names()[0] ?? cache.cameras()[0],
   };
@@ -309,7 +315,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   log.info(`listening on ${server.url}`, {
     cameras: named.map((n) => `${n.name}=${redactUrl(n.spec)}`).join(" "),
     targetFps: opts.targetFps,
-    maxFrameAgeS: opts.maxFrameAgeMs / 1000,
+    maxFrameAgeS: opts.maxFrameAgeMs === undefined ? "unset" : opts.maxFrameAgeMs / 1000,
   });
   if (!isLoopback(opts.host) && !guard.protectsViewer) {
     log.warn(

@@ -20,7 +20,10 @@ import {
   DEFAULT_RTSP_TRANSPORT,
   RTSP_TRANSPORTS,
 } from "../sources/ffmpeg_args.ts";
-import { DEFAULT_STALL_TIMEOUT_MS } from "../sources/ffmpeg_source.ts";
+import {
+  DEFAULT_FIRST_FRAME_TIMEOUT_MS,
+  DEFAULT_STALL_TIMEOUT_MS,
+} from "../sources/ffmpeg_source.ts";
 import {
   bytes,
   duration,
@@ -152,8 +155,9 @@ export const settings = {
     flag: "--max-frame-age <s>",
     env: "MAX_FRAME_AGE_S",
     type: duration("s"),
-    default: 10_000,
-    help: "dir: sources delete JPEG files older than this, 0 keeps all",
+    defaultText: "never delete",
+    help: "dir: sources delete JPEG files older than this (files already in the folder too); " +
+      "unset or 0 keeps all",
   },
   snapshotInterval: {
     flag: "--snapshot-interval <dur>",
@@ -194,6 +198,21 @@ export const settings = {
     type: duration("s", 100),
     default: DEFAULT_STALL_TIMEOUT_MS,
     help: "an ffmpeg source that delivers no frame this long is restarted",
+  },
+  firstFrameTimeout: {
+    flag: "--first-frame-timeout <dur>",
+    env: "DETECTOR_FIRST_FRAME_TIMEOUT",
+    type: duration("s", 100),
+    default: DEFAULT_FIRST_FRAME_TIMEOUT_MS,
+    help: "an ffmpeg source whose input opened but gave no first frame this long is restarted; " +
+      "long GOPs need time for their first keyframe (never below --stall-timeout)",
+  },
+  healthzStrict: {
+    flag: "--healthz-strict",
+    env: "DETECTOR_HEALTHZ_STRICT",
+    type: onOff,
+    default: false,
+    help: "/healthz answers 503 while any camera is down (for load balancers and watchdogs)",
   },
   ffmpegQuality: {
     flag: "--ffmpeg-quality <q>",

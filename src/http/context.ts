@@ -2,6 +2,7 @@ import type { FrameCache } from "../core/frame_cache.ts";
 import type { Frame } from "../core/frame.ts";
 import { logger } from "../core/log.ts";
 import { metrics } from "../core/metrics.ts";
+import { queryNumber } from "./query.ts";
 import { jsonError } from "./responses.ts";
 import { throttledWarn } from "./throttled_log.ts";
 
@@ -14,6 +15,8 @@ export interface ServeContext {
   targetFps: number;
   /** Aborted on shutdown: long-lived responses end when it fires. */
   shutdown: AbortSignal;
+  /** `/healthz` answers 503 while any camera is down (for load balancers and watchdogs). */
+  healthzStrict?: boolean;
   /** The camera that `/stream.mjpg` and `/snapshot.jpg` serve. */
   defaultCamera(): string | undefined;
 }
@@ -38,12 +41,11 @@ export function resolveCamera(ctx: ServeContext, name: string | undefined): stri
   return name;
 }
 
-/** `?fps=` capped by the server's target fps; invalid or missing means the target. */
-export function clientFps(url: URL, targetFps: number): number {
-  const raw = url.searchParams.get("fps");
-  const asked = raw === null ? targetFps : Number(raw);
-  if (!Number.isFinite(asked) || asked <= 0) return targetFps;
-  return Math.min(asked, targetFps);
+/** `?fps=` capped by the server's target fps; missing means the target, malformed is a 400. */
+export function clientFps(url: URL, targetFps: number): number | Response {
+  const asked = queryNumber(url, "fps", { min: 0, aboveMin: true });
+  if (asked instanceof Response) return asked;
+  return Math.min(asked ?? targetFps, targetFps);
 }
 
 export function frameHeaders(frame: Frame): Record<string, string> {

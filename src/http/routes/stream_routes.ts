@@ -8,6 +8,7 @@ export function streamRoutes(ctx: ServeContext): Route[] {
     if (camera instanceof Response) return camera;
     if (req.method === "HEAD") return new Response(null, { headers: mjpegHeaders });
     const fps = clientFps(new URL(req.url), ctx.targetFps);
+    if (fps instanceof Response) return fps;
     return mjpegResponse(ctx.cache, camera, fps, [ctx.shutdown]);
   };
   return [
