@@ -92,6 +92,8 @@ export async function loadModel(onnx: Uint8Array, opts: ModelLoadOptions = {}): 
   });
   const session = await createSession(onnx, opts.backend ?? "auto", {
     threads: opts.threads,
+    spinning: opts.spinning,
+    budget: opts.budget,
     cuda: opts.cuda,
   });
   return desc.task === "detect"

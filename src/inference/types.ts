@@ -2,6 +2,7 @@
  * The contract between model execution (src/inference) and its users (src/pipeline, `detect`,
  * `replay`, `run`). Boxes are always in pixels of the image that was passed in.
  */
+import type { ThreadBudget } from "./thread_budget.ts";
 
 /** An image to run a model on: JPEG bytes, or packed RGB pixels (3 bytes per pixel, row-major). */
 export type ImageInput =
@@ -58,8 +59,12 @@ export type BackendChoice = "auto" | BackendName;
 
 export interface LoadOptions {
   backend?: BackendChoice;
-  /** Intra-op threads; default: all cores. */
+  /** Intra-op threads; default: all cores of the thread budget. */
   threads?: number;
+  /** Intra-op threads spin-wait (native; default off, see SessionOptions). */
+  spinning?: boolean;
+  /** Cores shared with other sessions (default: the process budget; null: none). */
+  budget?: ThreadBudget | null;
   /** Try the CUDA execution provider first (native backend only). */
   cuda?: boolean;
   /** Class names to use when the ONNX metadata has none (the node's `classes`). */
