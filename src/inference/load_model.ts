@@ -15,6 +15,7 @@ import type {
   ImageInput,
   LoadOptions,
   Model,
+  PreparedImage,
 } from "./types.ts";
 
 class BaseModel {
@@ -59,10 +60,18 @@ class OnnxDetectionModel extends BaseModel implements DetectionModel {
     this.layout = desc.layout!;
   }
 
-  async detect(image: ImageInput, opts: DetectOptions): Promise<Detection[]> {
+  async prepare(image: ImageInput): Promise<PreparedImage> {
     const { tensor, box } = await letterbox(image, this.inputWidth, this.inputHeight);
-    const out = await this.runTensor(tensor);
-    return decodeDetections(out, this.layout, this.classNames, box, opts);
+    return { model: this, tensor, letterbox: box };
+  }
+
+  async detect(image: ImageInput | PreparedImage, opts: DetectOptions): Promise<Detection[]> {
+    if ("tensor" in image && image.model !== this) {
+      throw new Error("image was prepared for another model");
+    }
+    const p = "tensor" in image ? image : await this.prepare(image);
+    const out = await this.runTensor(p.tensor);
+    return decodeDetections(out, this.layout, this.classNames, p.letterbox, opts);
   }
 }
 

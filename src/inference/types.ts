@@ -40,11 +40,32 @@ interface ModelBase {
   dispose(): Promise<void>;
 }
 
+/**
+ * An image already pre-processed for one model (`DetectionModel.prepare`), so that the next
+ * frame's decode and letterbox can run while the current frame is in `session.run`. Used once:
+ * its tensor is handed over to the run.
+ */
+export interface PreparedImage {
+  readonly model: DetectionModel;
+  readonly tensor: Float32Array;
+  /** How frame pixels map into the model input (boxes are mapped back with it). */
+  readonly letterbox: {
+    scaleX: number;
+    scaleY: number;
+    padX: number;
+    padY: number;
+    width: number;
+    height: number;
+  };
+}
+
 export interface DetectionModel extends ModelBase {
   readonly task: "detect";
   /** Output layout detected from the output shape. */
   readonly layout: "yolov8" | "yolov5" | "end2end";
-  detect(image: ImageInput, opts: DetectOptions): Promise<Detection[]>;
+  detect(image: ImageInput | PreparedImage, opts: DetectOptions): Promise<Detection[]>;
+  /** Decodes and letterboxes an image for this model ahead of `detect`. */
+  prepare?(image: ImageInput): Promise<PreparedImage>;
 }
 
 export interface ClassificationModel extends ModelBase {

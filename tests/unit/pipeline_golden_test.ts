@@ -122,6 +122,14 @@ async function outputs(): Promise<Record<string, unknown>> {
       const jpeg = await colourFrameJpeg(spec);
       out[`rgb: ${name}`] = await perFrame.run({ rgb, width, height, at: at += 1000 });
       out[`jpeg: ${name}`] = await perFrame.run({ jpeg, width, height, at: at += 1000 });
+      // pre-processed ahead (replay's read-ahead): the same results
+      const early = [
+        perFrame.runner.prepare({ rgb, width, height, at: at += 1000 }),
+        perFrame.runner.prepare({ jpeg, width, height, at: at += 1000 }),
+      ];
+      assert.ok(early.every((f) => f.prepared), "the colour detector prepares ahead");
+      assert.deepEqual(await perFrame.run(early[0]), out[`rgb: ${name}`]);
+      assert.deepEqual(await perFrame.run(early[1]), out[`jpeg: ${name}`]);
       const crop = { x1: width * 0.05, y1: height * 0.1, x2: width * 0.95, y2: height };
       const sub = { crop } as unknown as SubscriptionSpec;
       const cropped = await pipelineInput(
@@ -141,7 +149,9 @@ async function outputs(): Promise<Record<string, unknown>> {
           rgb: [20, 250, 20],
         }),
       };
-      moving.push(await tracked.run({ jpeg: await colourFrameJpeg(spec), ...spec, at: at += 200 }));
+      // every other frame pre-processed ahead, as replay does
+      const frame = { jpeg: await colourFrameJpeg(spec), ...spec, at: at += 200 };
+      moving.push(await tracked.run(i % 2 ? tracked.runner.prepare(frame) : frame));
     }
     out["bytetrack: car moving right, 1080p JPEG"] = moving;
   } finally {
