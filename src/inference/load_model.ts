@@ -65,11 +65,12 @@ class OnnxDetectionModel extends BaseModel implements DetectionModel {
     return { model: this, tensor, letterbox: box };
   }
 
-  async detect(image: ImageInput | PreparedImage, opts: DetectOptions): Promise<Detection[]> {
-    if ("tensor" in image && image.model !== this) {
-      throw new Error("image was prepared for another model");
-    }
-    const p = "tensor" in image ? image : await this.prepare(image);
+  async detect(image: ImageInput, opts: DetectOptions): Promise<Detection[]> {
+    return await this.detectPrepared(await this.prepare(image), opts);
+  }
+
+  async detectPrepared(p: PreparedImage, opts: DetectOptions): Promise<Detection[]> {
+    if (p.model !== this) throw new Error("image was prepared for another model");
     const out = await this.runTensor(p.tensor);
     return decodeDetections(out, this.layout, this.classNames, p.letterbox, opts);
   }

@@ -63,9 +63,11 @@ export interface DetectionModel extends ModelBase {
   readonly task: "detect";
   /** Output layout detected from the output shape. */
   readonly layout: "yolov8" | "yolov5" | "end2end";
-  detect(image: ImageInput | PreparedImage, opts: DetectOptions): Promise<Detection[]>;
-  /** Decodes and letterboxes an image for this model ahead of `detect`. */
+  detect(image: ImageInput, opts: DetectOptions): Promise<Detection[]>;
+  /** Decodes and letterboxes an image for this model ahead of `detectPrepared`. */
   prepare?(image: ImageInput): Promise<PreparedImage>;
+  /** `detect` on an image `prepare` made. */
+  detectPrepared?(image: PreparedImage, opts: DetectOptions): Promise<Detection[]>;
 }
 
 export interface ClassificationModel extends ModelBase {

@@ -68,11 +68,14 @@ export class Engine {
     if (model.task !== "detect") {
       throw new Error(`"${node.modelId}" is a classification model where detection is needed`);
     }
-    return await (model as DetectionModel).detect(prepared ? await prepared : image.modelInput(), {
+    const opts = {
       minConfidence,
       iou: node.iou,
       ...(isRoot && node.triggerClasses.length ? { classes: node.triggerClasses } : {}),
-    });
+    };
+    const m = model as DetectionModel;
+    if (prepared && m.detectPrepared) return await m.detectPrepared(await prepared, opts);
+    return await m.detect(image.modelInput(), opts);
   }
 
   /**
@@ -81,7 +84,7 @@ export class Engine {
    */
   prepare(node: PipelineNode, image: FrameImage): Promise<PreparedImage> | undefined {
     const model = this.model(node);
-    if (model.task !== "detect" || !model.prepare) return undefined;
+    if (model.task !== "detect" || !model.prepare || !model.detectPrepared) return undefined;
     const p = model.prepare(image.modelInput());
     p.catch(() => {}); // the error is raised where the frame is run
     return p;
