@@ -165,7 +165,7 @@ async function outputs(): Promise<Record<string, unknown>> {
 Deno.test("the same frames give the same boxes, branch results and writes", async () => {
   const got = await outputs();
   if (Deno.env.get("DETECTOR_UPDATE_GOLDEN") === "1") {
-    await Deno.writeTextFile(FIXTURE, JSON.stringify(got, null, 1) + "\n");
+    await Deno.writeTextFile(FIXTURE, JSON.stringify(got, null, 2) + "\n");
   }
   const want = JSON.parse(await Deno.readTextFile(FIXTURE));
   assert.deepEqual(got, want);
