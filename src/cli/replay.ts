@@ -81,7 +81,7 @@ export function registerReplay(program: Command): void {
     )
     .option(
       "--threads <n>",
-      "inference threads per model (default: all cores for the root model; concurrent branches share them)",
+      "inference threads per model (default: all cores)",
       parseNumber("--threads", 1, 256),
     )
     .option(

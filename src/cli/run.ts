@@ -88,7 +88,7 @@ export function registerRun(program: Command): void {
     )
     .option(
       "--threads <n>",
-      "inference threads per model (env DETECTOR_THREADS; default: all cores for the root model, concurrent branches share them)",
+      "inference threads per model (env DETECTOR_THREADS, default: all cores)",
       parseNumber("--threads", 1, 256),
     )
     .option(
