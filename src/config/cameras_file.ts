@@ -1,12 +1,13 @@
 /**
  * `serve --config cameras.yaml`: YAML (so JSON too) with a top-level `cameras:` map from camera
  * name to a source spec, or to `{source: SPEC, password-env: VAR}` / `{source, password-file}`
- * so that credentials need not be written inline; every other top-level key is a serve setting
+ * so that credentials need not be written inline, with optional `fps` and `size`; every other top-level key is a serve setting
  * named like its flag (`port`, `target-fps`, `push-secret`, `prusa-token`). Errors name the file,
  * the line and the key.
  */
 import { isMap, isScalar, LineCounter, parseDocument, type Scalar, type YAMLMap } from "yaml";
 import { ConfigError, type ConfigFile } from "./resolve.ts";
+import { withFrameOptions } from "../sources/registry.ts";
 
 export interface CameraEntry {
   name: string;
@@ -21,7 +22,7 @@ export interface CamerasFile {
 }
 
 const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
-const CAMERA_KEYS = ["source", "password-env", "password-file"];
+const CAMERA_KEYS = ["source", "password-env", "password-file", "fps", "size"];
 
 type Env = (name: string) => string | undefined;
 
@@ -42,6 +43,23 @@ function withPassword(spec: string, password: string, where: string): string {
   }
   url.password = password;
   return url.href;
+}
+
+/** The entry's `fps` and `size` keys as options of its source spec. */
+function frameOptions(name: string, spec: string, o: Record<string, unknown>, where: string) {
+  const fps = o.fps;
+  if (fps !== undefined && (typeof fps !== "number" || !(fps > 0 && fps <= 240))) {
+    throw new ConfigError(`${where}: camera "${name}": "fps" expects a number above 0, up to 240`);
+  }
+  const size = o.size;
+  if (size !== undefined && (typeof size !== "string" || !/^\d{2,5}x\d{2,5}$/.test(size))) {
+    throw new ConfigError(`${where}: camera "${name}": "size" expects WIDTHxHEIGHT, e.g. 640x360`);
+  }
+  try {
+    return withFrameOptions(spec, { fps, size });
+  } catch (err) {
+    throw new ConfigError(`${where}: camera "${name}": ${(err as Error).message}`);
+  }
 }
 
 async function cameraSpec(
@@ -66,7 +84,7 @@ async function cameraSpec(
   if (typeof o.source !== "string" || o.source.trim() === "") {
     throw new ConfigError(`${where}: camera "${name}" needs "source"`);
   }
-  const spec = o.source.trim();
+  const spec = frameOptions(name, o.source.trim(), o, where);
   if (o["password-env"] !== undefined) {
     const variable = String(o["password-env"]);
     const password = env(variable);

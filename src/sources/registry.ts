@@ -99,6 +99,30 @@ export function sourceKindOf(spec: string): Kind | undefined {
   return sourceKinds.find((k) => k.prefixes.some((p) => lower.startsWith(p)) || k.matches?.(spec));
 }
 
+/**
+ * `spec` with a frame-rate cap and/or output size added in its kind's own option syntax
+ * (`testpattern:?fps=&size=`, ffmpeg `#fps=&scale=`, `v4l2:#fps=&size=`), for camera entries
+ * that give them as separate keys. Other kinds deliver what the camera sends: an error.
+ */
+export function withFrameOptions(spec: string, o: { fps?: number; size?: string }): string {
+  const pairs: string[] = [];
+  const kind = sourceKindOf(spec)?.name;
+  if (o.fps !== undefined) pairs.push(`fps=${o.fps}`);
+  if (o.size !== undefined) {
+    pairs.push(`${kind === "stream" || kind === "ffmpeg" ? "scale" : "size"}=${o.size}`);
+  }
+  if (pairs.length === 0) return spec;
+  if (kind === "testpattern") return spec + (spec.includes("?") ? "&" : "?") + pairs.join("&");
+  if (kind === "stream" || kind === "ffmpeg" || kind === "v4l2") {
+    return spec + (spec.includes("#") ? "&" : "#") + pairs.join("&");
+  }
+  throw new SourceSpecError(
+    `fps and size apply to testpattern, ffmpeg (rtsp, video files…) and v4l2 cameras, not ${
+      kind ?? "this"
+    } sources`,
+  );
+}
+
 export function createSource(
   camera: string,
   spec: string,

@@ -46,3 +46,29 @@ Deno.test("cameras file: duplicate keys and passwords without a user are errors"
     /c\.yaml:2: "cameras\.a": camera "a": a password needs a user in the source URL/,
   );
 });
+
+Deno.test("cameras file: fps and size become options of the camera's source", async () => {
+  const f = await parseCamerasFile(
+    [
+      "cameras:",
+      "  demo: {source: 'testpattern:', fps: 5, size: 320x240}",
+      "  door: {source: 'rtsp://cam/s#transport=udp', fps: 2, size: 640x360}",
+      "  desk: {source: 'v4l2:/dev/video0', size: 1280x720}",
+    ].join("\n"),
+    "c.yaml",
+    none,
+  );
+  assert.deepEqual(Object.fromEntries(f.cameras.map((c) => [c.name, c.spec])), {
+    demo: "testpattern:?fps=5&size=320x240",
+    door: "rtsp://cam/s#transport=udp&fps=2&scale=640x360",
+    desk: "v4l2:/dev/video0#size=1280x720",
+  });
+  await assert.rejects(
+    parseCamerasFile("cameras:\n  f: {source: 'dir:/x', fps: 2}\n", "c.yaml", none),
+    /camera "f": fps and size apply to .* not dir sources/,
+  );
+  await assert.rejects(
+    parseCamerasFile("cameras:\n  f: {source: 'testpattern:', size: huge}\n", "c.yaml", none),
+    /camera "f": "size" expects WIDTHxHEIGHT/,
+  );
+});
