@@ -3,6 +3,7 @@ import { commandSettings, processEnv } from "../config/mod.ts";
 import { FrameCache } from "../core/frame_cache.ts";
 import { logger } from "../core/log.ts";
 import { redactUrl } from "../core/redact.ts";
+import { historyRoutes } from "../history/history_routes.ts";
 import type { ServeContext } from "../http/context.ts";
 import { serveRouter } from "../http/serve_routes.ts";
 import { startHttpServer } from "../http/server.ts";
@@ -14,6 +15,8 @@ import { connectKeys, connectSettings } from "./prusa_connect.ts";
 import { addSettingOptions, resolveCommand } from "./setting_options.ts";
 import { stopAllChildren } from "../sources/ffmpeg_process.ts";
 import { ingestConfigured, PUSH_MAX_FRAME_BYTES, startIngest } from "../push/ingest_setup.ts";
+import { pushRoutes } from "../push/push_routes.ts";
+import { uploadRoutes } from "../push/upload_routes.ts";
 import { preparePrusaConsumer, type PrusaServeSettings } from "../prusa/serve_consumer.ts";
 
 export interface ServeOptions {
@@ -198,7 +201,12 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   });
   const prusa = opts.prusa &&
     await preparePrusaConsumer(opts.prusa, cache, named.map((n) => n.name));
-  const server = startHttpServer(serveRouter(ctx, ingest.services), opts.host, opts.port);
+  const routes = serveRouter(ctx, [
+    ...pushRoutes(ctx, ingest.services),
+    ...uploadRoutes(ingest.services),
+    ...historyRoutes(ctx, ingest.services.history),
+  ]);
+  const server = startHttpServer(routes, opts.host, opts.port);
   for (const s of sources) s.start();
   prusa?.start();
   onShutdown(stopAllChildren);

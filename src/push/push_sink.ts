@@ -1,7 +1,7 @@
 import type { Frame } from "../core/frame.ts";
 import type { FrameCache } from "../core/frame_cache.ts";
 import { metrics } from "../core/metrics.ts";
-import { cameraNameProblem } from "./camera_name.ts";
+import { cameraNameProblem } from "../core/camera_name.ts";
 
 export type PushVia = "ws" | "http" | "mqtt";
 

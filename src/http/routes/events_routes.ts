@@ -2,7 +2,7 @@ import type { Frame } from "../../core/frame.ts";
 import { clientFps, resolveCamera, type ServeContext } from "../context.ts";
 import type { Params, Route } from "../router.ts";
 import { perFrame, sseFrameResponse, sseHeaders } from "../sse_stream.ts";
-import { imageEventsResponse } from "../../push/image_events.ts";
+import { imageEventsResponse } from "../image_events.ts";
 
 const encoder = new TextEncoder();
 

@@ -1,8 +1,8 @@
 import { Buffer } from "node:buffer";
 import type { Frame } from "../core/frame.ts";
 import { metrics } from "../core/metrics.ts";
-import type { ServeContext } from "../http/context.ts";
-import { perFrame, sseFrameResponse } from "../http/sse_stream.ts";
+import type { ServeContext } from "./context.ts";
+import { perFrame, sseFrameResponse } from "./sse_stream.ts";
 
 const encoder = new TextEncoder();
 

@@ -1,6 +1,6 @@
-import type { IngestServices } from "../../push/ingest_services.ts";
-import { handleUpload } from "../../push/upload_ingest.ts";
-import type { Params, Route } from "../router.ts";
+import type { Params, Route } from "../http/router.ts";
+import type { IngestServices } from "./ingest_services.ts";
+import { handleUpload } from "./upload_ingest.ts";
 
 function remoteOf(info: Deno.ServeHandlerInfo): string {
   const addr = info.remoteAddr as Deno.NetAddr;
