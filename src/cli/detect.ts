@@ -6,7 +6,7 @@ import type { Command } from "commander";
 import { errorMessage } from "../core/log.ts";
 import { annotateJpeg, type Annotation } from "../inference/annotate.ts";
 import { loadModel } from "../inference/load_model.ts";
-import { disposeModels, loadPipelineModels } from "../inference/pipeline_models.ts";
+import { disposeModels, loadPipelineModels } from "../pipeline/models.ts";
 import { decodeRgb, imageSize } from "../inference/preprocess.ts";
 import type { BackendChoice, Detection, ImageInput, Model } from "../inference/types.ts";
 import { openArchive } from "../mpta/archive.ts";

@@ -8,12 +8,15 @@ export type ImageInput =
   | { jpeg: Uint8Array }
   | { rgb: Uint8Array; width: number; height: number };
 
+/** [x1, y1, x2, y2] in pixels. */
+export type Box = [number, number, number, number];
+
 export interface Detection {
   class: string;
   classId: number;
   confidence: number;
   /** [x1, y1, x2, y2] in pixels of the input image, clipped to it. */
-  box: [number, number, number, number];
+  box: Box;
 }
 
 export interface Classification {

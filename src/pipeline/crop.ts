@@ -4,10 +4,8 @@
  * `redis_save_image` (encoded as JPEG or PNG).
  */
 import sharp from "sharp";
-import type { ImageInput } from "../inference/types.ts";
+import type { Box, ImageInput } from "../inference/types.ts";
 import type { FrameInput } from "./types.ts";
-
-export type Box = [number, number, number, number];
 
 export interface RgbImage {
   rgb: Uint8Array;

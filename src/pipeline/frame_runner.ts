@@ -23,7 +23,7 @@ import type { WriteOp } from "../actions/write_op.ts";
 import { errorMessage, type Logger, logger } from "../core/log.ts";
 import { metrics } from "../core/metrics.ts";
 import { redactUrl } from "../core/redact.ts";
-import { disposeModels, loadPipelineModels } from "../inference/pipeline_models.ts";
+import { disposeModels, loadPipelineModels } from "./models.ts";
 import type { Detection, Model } from "../inference/types.ts";
 import type { PipelineArchive, PipelineNode } from "../mpta/types.ts";
 import { FrameImage } from "./crop.ts";
@@ -35,7 +35,7 @@ import {
   hasAllExpectedClasses,
   passesExpectedClasses,
 } from "./regions.ts";
-import type { RunnerOptions } from "./runner.ts";
+import type { RunnerOptions } from "./runner_options.ts";
 import { CameraSessions } from "./sessions.ts";
 import type {
   FrameInput,
