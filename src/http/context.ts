@@ -3,9 +3,10 @@ import type { Frame } from "../core/frame.ts";
 import { logger } from "../core/log.ts";
 import { metrics } from "../core/metrics.ts";
 import { jsonError } from "./responses.ts";
-import { throttledWarn } from "./throttled_log.ts";
+import { LogThrottle } from "../core/log_throttle.ts";
 
-const warn = throttledWarn(logger("http"));
+const log = logger("http");
+const unknownCamera = new LogThrottle();
 
 /** What the HTTP routes of `serve` need to know. */
 export interface ServeContext {
@@ -32,7 +33,7 @@ export function resolveCamera(ctx: ServeContext, name: string | undefined): stri
         route: "camera",
       },
     );
-    warn(`camera:${name}`, "unknown camera requested", { camera: name });
+    unknownCamera.warn(log, `camera:${name}`, "unknown camera requested", { camera: name });
     return jsonError(404, `unknown camera "${name}"`, { cameras: ctx.cache.cameras() });
   }
   return name;

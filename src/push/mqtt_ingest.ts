@@ -5,7 +5,7 @@ import { metrics } from "../core/metrics.ts";
 import { redactText } from "../core/redact.ts";
 import { decodeJsonImage } from "./base64_image.ts";
 import { normalizeImage } from "./image_normalize.ts";
-import { LogThrottle } from "./log_throttle.ts";
+import { LogThrottle } from "../core/log_throttle.ts";
 import type { MqttSpec } from "./mqtt_url.ts";
 import { countRejected, type PushSink } from "./push_sink.ts";
 
@@ -25,7 +25,7 @@ export class MqttIngest {
   #client: mqtt.MqttClient | undefined;
   #inFlight = 0;
   #connected = false;
-  #throttle = new LogThrottle();
+  #throttle = new LogThrottle({ windowMs: 5000 });
   #uncollect: () => void;
 
   constructor(spec: MqttSpec, sink: PushSink, private readonly connectTimeoutMs = 10_000) {

@@ -10,7 +10,7 @@ import {
 } from "./push_handshake.ts";
 import { verifyPushToken } from "./push_token.ts";
 import { countRejected, type PushSink } from "./push_sink.ts";
-import { LogThrottle } from "./log_throttle.ts";
+import { LogThrottle } from "../core/log_throttle.ts";
 import { PushRateGuard } from "./push_rate_guard.ts";
 
 export interface PushServerOptions {
@@ -52,7 +52,7 @@ export class PushServer {
   #handshakeTimeoutMs: number;
   #maxConnections: number;
   #sockets = new Set<WebSocket>();
-  #throttle = new LogThrottle();
+  #throttle = new LogThrottle({ windowMs: 5000 });
   #rate: PushRateGuard;
 
   constructor(opts: PushServerOptions) {

@@ -3,7 +3,7 @@ import { json, jsonError } from "../http/responses.ts";
 import { decodeBase64, decodeJsonImage } from "./base64_image.ts";
 import { BodyTooLargeError, readBodyLimited } from "./body_limit.ts";
 import { normalizeImage } from "./image_normalize.ts";
-import { LogThrottle } from "./log_throttle.ts";
+import type { LogThrottle } from "../core/log_throttle.ts";
 import { countRejected, type PushSink } from "./push_sink.ts";
 import { secretsEqual } from "./push_token.ts";
 
@@ -11,6 +11,8 @@ export interface UploadOptions {
   sink: PushSink;
   /** When set, uploads need `Authorization: Bearer <token>`. */
   token?: string;
+  /** Limits the "upload refused" lines (per reason and client). */
+  throttle: LogThrottle;
 }
 
 /** How the camera of an upload is named: by the path, or by a form field (`/update-image`). */
@@ -23,7 +25,6 @@ class UploadError extends Error {
 }
 
 const log = logger("upload");
-const throttle = new LogThrottle();
 /** Room for multipart headers and JSON framing around the image bytes. */
 const ENVELOPE_BYTES = 64 * 1024;
 const ACCEPTED = 'send application/json {"image": "<base64>"}, a raw image/jpeg or image/png ' +
@@ -143,7 +144,7 @@ export async function handleUpload(
   } catch (err) {
     if (!(err instanceof UploadError)) throw err;
     countRejected("http", err.reason);
-    const suppressed = throttle.pass(`${err.reason}:${remote}`);
+    const suppressed = opts.throttle.pass(`${err.reason}:${remote}`);
     if (suppressed !== undefined) {
       log.warn("upload refused", {
         remote,

@@ -1,6 +1,7 @@
+import { LogThrottle } from "../core/log_throttle.ts";
 import type { Params, Route } from "../http/router.ts";
 import type { IngestServices } from "./ingest_services.ts";
-import { handleUpload } from "./upload_ingest.ts";
+import { handleUpload, type UploadOptions } from "./upload_ingest.ts";
 
 function remoteOf(info: Deno.ServeHandlerInfo): string {
   const addr = info.remoteAddr as Deno.NetAddr;
@@ -9,7 +10,11 @@ function remoteOf(info: Deno.ServeHandlerInfo): string {
 
 /** HTTP upload of frames: the screenshot API of seed `000_…` and the form posts of seed `002_…`. */
 export function uploadRoutes(ingest: IngestServices): Route[] {
-  const opts = { sink: ingest.sink, token: ingest.uploadToken };
+  const opts: UploadOptions = {
+    sink: ingest.sink,
+    token: ingest.uploadToken,
+    throttle: new LogThrottle({ windowMs: 5000 }),
+  };
   return [
     {
       method: "POST",

@@ -17,7 +17,7 @@ import { applyCrop, type CroppedJpeg, cropRegion } from "../sources/crop.ts";
 import type { AcquireOptions, ReaderLease } from "../sources/shared_readers.ts";
 import { currentCar, detectionFields } from "./detection_mapping.ts";
 import type { DisplaySessions } from "./display_sessions.ts";
-import { LogThrottle } from "./log_throttle.ts";
+import { LogThrottle } from "../core/log_throttle.ts";
 import type { PipelineLease } from "./pipeline_pool.ts";
 import type { RunningSubscription } from "./subscriptions.ts";
 import { readerSpecOf, type SubscriptionSpec } from "./subscription_spec.ts";
@@ -48,7 +48,6 @@ export interface SubscriptionDeps {
 export type ModelState = "loading" | "ready" | "failed";
 
 const log = logger("subscription");
-const throttle = new LogThrottle(log);
 
 export class SubscriptionRunner implements RunningSubscription {
   readonly lease: ReaderLease;
@@ -60,6 +59,7 @@ export class SubscriptionRunner implements RunningSubscription {
   #processed = 0;
   #imageCache: { seq: number; image: Promise<CroppedJpeg> } | undefined;
   #patched = new Map<string, string>();
+  #throttle = new LogThrottle({ burst: 10 });
 
   constructor(readonly spec: SubscriptionSpec, private readonly deps: SubscriptionDeps) {
     const reader = readerSpecOf(spec);
@@ -197,7 +197,7 @@ export class SubscriptionRunner implements RunningSubscription {
       metrics.inc("detector_worker_pipeline_errors_total", "Frames the pipeline failed on", {
         subscription: this.id,
       });
-      throttle.warn(`pipeline ${this.id}`, "pipeline failed on a frame", {
+      this.#throttle.warn(log, `pipeline ${this.id}`, "pipeline failed on a frame", {
         subscription: this.id,
         error: redactText(errorMessage(err)),
       });

@@ -11,7 +11,7 @@ import { CropError } from "../sources/crop.ts";
 import { type BackendConnection, BackendHub } from "./backend_connection.ts";
 import { DisplaySessions } from "./display_sessions.ts";
 import { type GpuFigures, readGpuFigures } from "./gpu_stats.ts";
-import { LogThrottle } from "./log_throttle.ts";
+import { LogThrottle } from "../core/log_throttle.ts";
 import { type BackendMessage, errorReply, parseMessage } from "./messages.ts";
 import { stateReport } from "./state_report.ts";
 import type { SubscriptionSpec } from "./subscription_spec.ts";
@@ -39,7 +39,6 @@ export interface WorkerDeps {
 }
 
 const log = logger("worker");
-const throttle = new LogThrottle(log);
 const MAX_PENDING_CONTROL = 256;
 const MAX_ERROR_REPLIES_PER_MESSAGE = 20;
 
@@ -54,6 +53,7 @@ export class WorkerDaemon {
   #control: Promise<void> = Promise.resolve();
   #pending = 0;
   #stopped = false;
+  #throttle = new LogThrottle({ burst: 10 });
 
   constructor(private readonly deps: WorkerDeps) {
     const s = deps.settings;
@@ -188,7 +188,7 @@ export class WorkerDaemon {
     metrics.inc("detector_worker_bad_messages_total", "Backend messages refused", {
       type: received ?? "none",
     });
-    throttle.warn(`bad ${received}`, "refused a backend message", {
+    this.#throttle.warn(log, `bad ${received}`, "refused a backend message", {
       connection: conn.id,
       type: received,
       error: message,
