@@ -1,4 +1,4 @@
-import { buildProgram } from "./src/cli/program.ts";
+import { buildProgram, USAGE_ERROR } from "./src/cli/program.ts";
 import { errorMessage, logger } from "./src/core/log.ts";
 
 if (import.meta.main) {
@@ -6,6 +6,6 @@ if (import.meta.main) {
     await buildProgram().parseAsync(Deno.args, { from: "user" });
   } catch (err) {
     logger("detector").error(errorMessage(err));
-    Deno.exit(2);
+    Deno.exit(USAGE_ERROR);
   }
 }

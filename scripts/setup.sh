@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
 # Installs what detector's tests and benchmarks need on a Debian machine; safe to run again.
 # As root, missing system packages are apt-installed; otherwise the exact command is printed.
+# `setup.sh --runtime` installs only what the program itself needs (node/npm to fetch Deno,
+# Deno 2.9.6 into .tools/, the locked npm packages).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DENO_VERSION="2.9.6"
+runtime_only=0
+[ "${1:-}" = "--runtime" ] && runtime_only=1
 
 # command -> Debian package that provides it
 declare -A need=(
+  [node]=nodejs
+  [npm]=npm
+)
+[ $runtime_only = 1 ] || need+=(
   [ffmpeg]=ffmpeg
   [redis-server]=redis-server
   [mosquitto]=mosquitto
@@ -16,19 +24,24 @@ declare -A need=(
   [python3]=python3
   [wrk]=wrk
   [gst-launch-1.0]=gstreamer1.0-tools
+  [systemd-analyze]=systemd
 )
 extra_pkgs=(postgresql python3-websockets python3-gi gir1.2-gst-rtsp-server-1.0
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav fonts-dejavu-core)
+[ $runtime_only = 0 ] || extra_pkgs=()
 
 missing=()
 for cmd in "${!need[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${need[$cmd]}")
 done
-ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
-python3 -c 'import websockets' >/dev/null 2>&1 || missing+=(python3-websockets)
-python3 -c 'import gi; gi.require_version("GstRtspServer", "1.0")' >/dev/null 2>&1 ||
-  missing+=(python3-gi gir1.2-gst-rtsp-server-1.0)
+if [ $runtime_only = 0 ]; then
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+  # Debian's python3, whatever `python3` on PATH is (the test clients need its modules).
+  /usr/bin/python3 -c 'import websockets' >/dev/null 2>&1 || missing+=(python3-websockets)
+  /usr/bin/python3 -c 'import gi; gi.require_version("GstRtspServer", "1.0")' >/dev/null 2>&1 ||
+    missing+=(python3-gi gir1.2-gst-rtsp-server-1.0)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "setup: installing ${missing[*]} and helpers with apt" >&2
@@ -42,7 +55,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 # Services are started by the tests on their own ports; stop any instance apt started.
-if [ "$(id -u)" = 0 ]; then
+if [ "$(id -u)" = 0 ] && [ $runtime_only = 0 ]; then
   for svc in redis-server mosquitto postgresql; do
     (service "$svc" stop >/dev/null 2>&1 || true)
   done

@@ -6,29 +6,31 @@
  */
 import { dirname, join, relative, resolve } from "node:path";
 
-const libraries = ["core", "sources", "http", "inference", "mpta", "actions", "pipeline"];
+const libraries = ["core", "auth", "sources", "http", "inference", "mpta", "actions", "pipeline"];
 const features = ["history", "push", "prusa", "replay", "worker"];
 
 /**
- * Which folders of src/ each folder may import; anything not listed is refused. `core` is the
- * bottom; `sources` and `http` (router, responses, server, stream primitives) sit on it; features
- * export their own routes and sources; `config` names the defaults of the libraries and features
- * it configures; `cli` assembles everything for one subcommand.
+ * Which folders of src/ each folder may import; anything not listed is refused. `core` and `auth`
+ * (credentials, constant-time compares) are the bottom; `sources` and `http` (router, responses,
+ * server, stream primitives) sit on them; features export their own routes and sources; `config`
+ * names the defaults of the libraries and features it configures; `cli` assembles everything for
+ * one subcommand.
  */
 export const allowed: Record<string, string[]> = {
   core: [],
+  auth: ["core"],
   sources: ["core"],
-  http: ["core"],
+  http: ["core", "auth"],
   inference: ["core"],
   mpta: ["core", "inference"],
   actions: ["core", "inference", "mpta"],
   pipeline: ["core", "inference", "mpta", "actions"],
   testmodels: ["core", "inference", "mpta"],
   history: ["core", "http"],
-  push: ["core", "http", "history"],
+  push: ["core", "auth", "http", "history"],
   prusa: ["core", "sources", "http"],
   replay: ["core", "http", "sources", "inference", "mpta", "actions", "pipeline"],
-  worker: ["core", "http", "sources", "inference", "mpta", "actions", "pipeline"],
+  worker: ["core", "auth", "http", "sources", "inference", "mpta", "actions", "pipeline"],
   config: [...libraries, ...features],
   cli: [...libraries, ...features, "config", "testmodels"],
 };

@@ -1,4 +1,4 @@
-/** The sessions table of MPTA.md ("Sessions table"), created if missing, as the original did. */
+/** The sessions table of docs/mpta.md ("Sessions"), created if missing, as the original did. */
 
 export const SESSION_SCHEMA = "gas_station_1";
 export const SESSION_TABLE = `${SESSION_SCHEMA}.car_frontal_info`;

@@ -1,5 +1,5 @@
 /**
- * Table and column names of `postgresql_update_combined` (MPTA.md "Actions"): plain identifiers
+ * Table and column names of `postgresql_update_combined` (docs/mpta.md "Actions"): plain identifiers
  * only, `[A-Za-z_][A-Za-z0-9_]*`, a table optionally as `schema.table`. They are emitted quoted
  * in lower case, which is what PostgreSQL does with unquoted names, so reserved words work too.
  */

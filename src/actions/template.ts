@@ -1,5 +1,5 @@
 /**
- * Strict `{placeholder}` templates (MPTA.md "Actions"). An unknown placeholder is an error when
+ * Strict `{placeholder}` templates (docs/mpta.md "Actions"). An unknown placeholder is an error when
  * the template is compiled, never an empty string at run time.
  */
 import { PLACEHOLDER_PATTERN } from "../mpta/placeholders.ts";

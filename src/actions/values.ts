@@ -1,5 +1,5 @@
 /**
- * The placeholder values an event's actions are rendered with (MPTA.md "Placeholders"): the
+ * The placeholder values an event's actions are rendered with (docs/mpta.md "Placeholders"): the
  * event's own (time, ids, camera), those of a detection or classification, and `{branchId.field}`.
  */
 import type { Classification, Detection } from "../inference/types.ts";

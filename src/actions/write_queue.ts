@@ -1,5 +1,5 @@
 /**
- * The ordered write path to one server (MPTA.md "When Redis or PostgreSQL is down"). Writes are
+ * The ordered write path to one server (docs/mpta.md "When Redis or PostgreSQL is down"). Writes are
  * executed one at a time, in submission order. While the server is unreachable they go to the
  * on-disk spool; a worker retries with backoff and replays the spool in order before anything
  * newer. Invariant: every spooled write is older than every write pending in memory.

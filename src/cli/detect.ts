@@ -1,20 +1,23 @@
 /**
- * `detector detect IMAGE --mpta FILE | --model FILE.onnx`: runs one image through a model (or an
- * archive's root model and its classification branches) and prints the result as JSON.
+ * `detector detect IMAGE --mpta FILE | --model FILE.onnx`: runs one image through a model, or
+ * through an archive's whole pipeline as `run` and `replay` do (without writing anything), and
+ * prints the result as JSON.
  */
 import type { Command } from "commander";
 import { errorMessage } from "../core/log.ts";
-import { annotateJpeg, type Annotation } from "../inference/annotate.ts";
+import { annotateJpeg } from "../inference/annotate.ts";
 import { loadModel } from "../inference/load_model.ts";
-import { disposeModels, loadPipelineModels } from "../pipeline/models.ts";
+import { loadPipelineModels } from "../pipeline/models.ts";
 import { decodeRgb, imageSize } from "../inference/preprocess.ts";
-import type { BackendChoice, Detection, ImageInput, Model } from "../inference/types.ts";
+import type { BackendChoice, Model } from "../inference/types.ts";
 import { openArchive } from "../mpta/archive.ts";
-import { resultFieldFor } from "../mpta/placeholders.ts";
-import type { PipelineNode } from "../mpta/types.ts";
+import type { PipelineArchive } from "../mpta/types.ts";
+import { FrameRunner } from "../pipeline/frame_runner.ts";
+import type { PlannedWrite } from "../pipeline/types.ts";
+import { annotateFrame } from "../replay/annotate.ts";
+import { branchesLine } from "../replay/frame_line.ts";
 import { commandSettings } from "../config/mod.ts";
 import { addSettingOptions, resolveCommand } from "./setting_options.ts";
-import sharp from "sharp";
 
 export interface DetectCliOptions {
   mpta?: string;
@@ -28,19 +31,7 @@ export interface DetectCliOptions {
   annotate?: string;
 }
 
-interface BranchOutput {
-  class: string;
-  classId: number;
-  confidence: number;
-  field?: string;
-  detections?: DetectionOutput[];
-}
-
-interface DetectionOutput extends Detection {
-  branches?: Record<string, BranchOutput>;
-}
-
-async function readImage(path: string): Promise<ImageInput> {
+async function readImage(path: string): Promise<{ jpeg: Uint8Array }> {
   let bytes: Uint8Array;
   try {
     bytes = await Deno.readFile(path);
@@ -55,58 +46,17 @@ async function readImage(path: string): Promise<ImageInput> {
   return { jpeg: bytes };
 }
 
-/** Crops a box out of decoded pixels, resized to `size`. */
-async function crop(
-  frame: { rgb: Uint8Array; width: number; height: number },
-  box: [number, number, number, number],
-  size: [number, number],
-): Promise<ImageInput> {
-  const left = Math.max(0, Math.floor(box[0]));
-  const top = Math.max(0, Math.floor(box[1]));
-  const width = Math.max(1, Math.min(frame.width, Math.ceil(box[2])) - left);
-  const height = Math.max(1, Math.min(frame.height, Math.ceil(box[3])) - top);
-  const buf = await sharp(frame.rgb, {
-    raw: { width: frame.width, height: frame.height, channels: 3 },
-  }).extract({ left, top, width, height }).resize(size[0], size[1], { fit: "fill" }).raw()
-    .toBuffer();
+/** Reported facts of the model that reads the whole image. */
+function modelHead(model: Model) {
   return {
-    rgb: new Uint8Array(buf.buffer, buf.byteOffset, buf.length),
-    width: size[0],
-    height: size[1],
+    task: model.task,
+    backend: model.backend,
+    ...(model.task === "detect" ? { layout: model.layout } : {}),
+    input: [model.inputWidth, model.inputHeight],
   };
 }
 
-/** Runs a node's branches on one detection (crop → classify or detect), recursively. */
-async function runBranches(
-  node: PipelineNode,
-  det: Detection,
-  frame: { rgb: Uint8Array; width: number; height: number },
-  models: Map<string, Model>,
-): Promise<Record<string, BranchOutput> | undefined> {
-  const out: Record<string, BranchOutput> = {};
-  for (const b of node.branches) {
-    if (!b.triggerClasses.includes(det.class) || det.confidence < b.minConfidence) continue;
-    const model = models.get(b.modelId)!;
-    const input = b.crop ? await crop(frame, det.box, b.resizeTarget) : frame;
-    if (model.task === "classify") {
-      const c = await model.classify(input);
-      out[b.modelId] = { ...c, field: resultFieldFor(b) };
-    } else {
-      const dets = await model.detect(input, {
-        minConfidence: b.minConfidence,
-        iou: b.iou,
-        classes: b.triggerClasses,
-      });
-      out[b.modelId] = {
-        class: dets[0]?.class ?? "",
-        classId: dets[0]?.classId ?? -1,
-        confidence: dets[0]?.confidence ?? 0,
-        detections: dets,
-      };
-    }
-  }
-  return Object.keys(out).length ? out : undefined;
-}
+const ms = (t: number) => Math.round(performance.now() - t);
 
 export async function runDetect(imagePath: string, opts: DetectCliOptions): Promise<unknown> {
   if (!!opts.mpta === !!opts.model) {
@@ -114,84 +64,131 @@ export async function runDetect(imagePath: string, opts: DetectCliOptions): Prom
   }
   const image = await readImage(imagePath);
   const { width, height } = await imageSize(image);
-  const load = { backend: opts.backend, threads: opts.threads, cuda: opts.cuda };
   const classes = opts.classes?.split(",").map((s) => s.trim()).filter(Boolean);
+  const head = { image: imagePath, width, height };
+  return opts.mpta
+    ? await detectPipeline(opts.mpta, image, head, classes, opts)
+    : await detectModel(opts.model!, image, head, classes, opts);
+}
+
+/**
+ * The archive's pipeline on the image, run by the same runner as `run` and `replay` (crops by
+ * `cropClass`, parallel and nested branches, pre-validation), writes planned but not done.
+ */
+async function detectPipeline(
+  path: string,
+  image: { jpeg: Uint8Array },
+  head: { image: string; width: number; height: number },
+  classes: string[] | undefined,
+  opts: DetectCliOptions,
+): Promise<unknown> {
   const t0 = performance.now();
+  const archive = await openArchive(path);
+  const root = archive.spec.pipeline;
+  const tuned: PipelineArchive = {
+    ...archive,
+    spec: {
+      ...archive.spec,
+      pipeline: {
+        ...root,
+        minConfidence: opts.minConfidence ?? root.minConfidence,
+        ...(opts.iou !== undefined ? { iou: opts.iou } : {}),
+        ...(classes ? { triggerClasses: classes } : {}),
+      },
+    },
+  };
   let models = new Map<string, Model>();
-  let root: PipelineNode | undefined;
+  const writes: PlannedWrite[] = [];
+  const runner = await FrameRunner.create(tuned, {
+    backend: opts.backend,
+    threads: opts.threads,
+    spoolDir: "", // a dry run neither connects nor spools
+    dryRun: true,
+    onPlannedWrite: (w) => writes.push(w),
+    tracking: "per-frame",
+    sessionCooldownMs: 0,
+    loadModels: async (a, load) =>
+      models = await loadPipelineModels(a, { ...load, cuda: opts.cuda }),
+  });
   try {
-    let model: Model;
-    if (opts.mpta) {
-      const archive = await openArchive(opts.mpta);
-      root = archive.spec.pipeline;
-      models = await loadPipelineModels(archive, load);
-      model = models.get(root.modelId)!;
-    } else {
-      let bytes: Uint8Array;
-      try {
-        bytes = await Deno.readFile(opts.model!);
-      } catch (err) {
-        throw new Error(`cannot read model ${opts.model}: ${errorMessage(err)}`);
-      }
-      try {
-        model = await loadModel(bytes, { ...load, allowGenericNames: true });
-      } catch (err) {
-        throw new Error(`${opts.model}: ${errorMessage(err)}`);
-      }
-      models.set("model", model);
-    }
-    const loadMs = performance.now() - t0;
+    const model = models.get(root.modelId)!;
+    const loadMs = ms(t0);
     const t1 = performance.now();
-    const head = {
-      image: imagePath,
-      width,
-      height,
-      ...(opts.mpta ? { mpta: opts.mpta, modelId: root!.modelId } : { model: opts.model }),
-      task: model.task,
-      backend: model.backend,
-      ...(model.task === "detect" ? { layout: model.layout } : {}),
-      input: [model.inputWidth, model.inputHeight],
-    };
+    const about = { ...head, mpta: path, modelId: root.modelId, ...modelHead(model) };
     if (model.task === "classify") {
-      const c = await model.classify(image);
-      return {
-        ...head,
-        classification: c,
-        timings: { loadMs: Math.round(loadMs), runMs: Math.round(performance.now() - t1) },
-      };
+      const classification = await model.classify(image);
+      return { ...about, classification, timings: { loadMs, runMs: ms(t1) } };
     }
-    const minConfidence = opts.minConfidence ?? root?.minConfidence ?? 0.25;
-    const detections: DetectionOutput[] = await model.detect(image, {
-      minConfidence,
-      iou: opts.iou ?? root?.iou,
-      classes: classes ?? root?.triggerClasses,
-    });
-    if (root?.branches.length && detections.length) {
-      const frame = await decodeRgb(image);
-      for (const d of detections) {
-        const branches = await runBranches(root, d, frame, models);
-        if (branches) d.branches = branches;
-      }
-    }
-    const runMs = Math.round(performance.now() - t1);
+    const result = await runner.run(
+      { jpeg: image.jpeg, width: head.width, height: head.height, at: Date.now() },
+      { cameraId: "detect", displayId: "detect" },
+    );
+    const runMs = ms(t1);
     if (opts.annotate) {
-      const notes: Annotation[] = detections.map((d) => ({
-        ...d,
-        note: d.branches
-          ? Object.values(d.branches).map((b) => b.class).filter(Boolean).join(" ")
-          : undefined,
-      }));
-      await Deno.writeFile(opts.annotate, await annotateJpeg(image, notes));
+      await Deno.writeFile(opts.annotate, await annotateFrame(await decodeRgb(image), result));
     }
     return {
-      ...head,
+      ...about,
+      minConfidence: tuned.spec.pipeline.minConfidence,
+      detections: result.detections ?? [],
+      branches: branchesLine(result.branchResults),
+      ...(result.skipped ? { skipped: result.skipped } : {}),
+      ...(writes.length ? { writes } : {}),
+      ...(opts.annotate ? { annotated: opts.annotate } : {}),
+      timings: { loadMs, runMs },
+    };
+  } finally {
+    await runner.close();
+  }
+}
+
+/** One bare ONNX model on the image. */
+async function detectModel(
+  path: string,
+  image: { jpeg: Uint8Array },
+  head: { image: string; width: number; height: number },
+  classes: string[] | undefined,
+  opts: DetectCliOptions,
+): Promise<unknown> {
+  const t0 = performance.now();
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch (err) {
+    throw new Error(`cannot read model ${path}: ${errorMessage(err)}`);
+  }
+  let model: Model;
+  try {
+    model = await loadModel(bytes, {
+      backend: opts.backend,
+      threads: opts.threads,
+      cuda: opts.cuda,
+      allowGenericNames: true,
+    });
+  } catch (err) {
+    throw new Error(`${path}: ${errorMessage(err)}`);
+  }
+  try {
+    const loadMs = ms(t0);
+    const t1 = performance.now();
+    const about = { ...head, model: path, ...modelHead(model) };
+    if (model.task === "classify") {
+      const classification = await model.classify(image);
+      return { ...about, classification, timings: { loadMs, runMs: ms(t1) } };
+    }
+    const minConfidence = opts.minConfidence ?? 0.25;
+    const detections = await model.detect(image, { minConfidence, iou: opts.iou, classes });
+    const runMs = ms(t1);
+    if (opts.annotate) await Deno.writeFile(opts.annotate, await annotateJpeg(image, detections));
+    return {
+      ...about,
       minConfidence,
       detections,
       ...(opts.annotate ? { annotated: opts.annotate } : {}),
-      timings: { loadMs: Math.round(loadMs), runMs },
+      timings: { loadMs, runMs },
     };
   } finally {
-    await disposeModels(models);
+    await model.dispose();
   }
 }
 
@@ -205,7 +202,7 @@ export function registerDetect(program: Command): void {
     .argument("<image>", "JPEG (or PNG) file")
     .option(
       "--mpta <file>",
-      "pipeline archive: its root model, plus classification branches per detection",
+      "pipeline archive: the whole pipeline as run/replay execute it (writes only planned)",
     )
     .option("--model <file>", "a single ONNX model (detection or classification)")
     .option(
@@ -220,7 +217,8 @@ export function registerDetect(program: Command): void {
       `
 Examples:
   detector detect frame.jpg --mpta pipelines/car_frontal_full.mpta
-  detector detect frame.jpg --model yolov8n.onnx --min-confidence 0.4 --annotate boxes.jpg
+  detector mpta extract pipelines/car_frontal_full.mpta -o car
+  detector detect frame.jpg --model car/car_frontal_detection_v1.onnx --annotate boxes.jpg
   detector detect frame.jpg --model yolov8n.onnx --backend native --threads 2`,
     )
     .action(async (image: string, opts: DetectCliOptions, cmd: Command) => {

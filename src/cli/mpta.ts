@@ -1,4 +1,4 @@
-/** `detector mpta validate|inspect|pack`: check, show and build `.mpta` pipeline archives. */
+/** `detector mpta validate|inspect|pack|extract`: check, show, build and unpack `.mpta` archives. */
 import type { Command } from "commander";
 import { validateArchive, type ValidationReport } from "../mpta/archive.ts";
 import { renderTree, summariseArchive } from "../mpta/inspect.ts";
@@ -34,7 +34,7 @@ function addLimitOptions(cmd: Command): Command {
 
 export function registerMpta(program: Command): void {
   const mpta = program.command("mpta").description(
-    "Pipeline archives (.mpta): validate, inspect, pack. Format: pipeline.json + ONNX models.",
+    "Pipeline archives (.mpta): validate, inspect, pack, extract. Format: pipeline.json + ONNX models.",
   );
 
   addLimitOptions(
@@ -100,7 +100,7 @@ Examples:
 
   mpta.command("pack")
     .description("Build an archive from a folder holding pipeline.json and its ONNX models")
-    .argument("<dir>", "folder with pipeline.json at its top")
+    .argument("<dir>", "folder with pipeline.json at its top or in one subfolder")
     .requiredOption("-o, --output <file>", "archive to write (.mpta)")
     .option("--force", "write the archive even when it does not validate")
     .addHelpText(
@@ -126,5 +126,34 @@ Example:
           r.archive ? `, sha256 ${r.archive.hash.slice(0, 16)}` : ", INVALID"
         })`,
       );
+    });
+
+  mpta.command("extract")
+    .description("Write pipeline.json and the model files of a valid archive into a folder")
+    .argument("<file>", ".mpta file")
+    .requiredOption("-o, --output <dir>", "folder to write into (created when missing)")
+    .addHelpText(
+      "after",
+      `
+The files keep their paths relative to pipeline.json; \`mpta pack\` builds the archive again.
+Example:
+  detector mpta extract pipelines/car_frontal_full.mpta -o car
+  detector detect frame.jpg --model car/car_frontal_detection_v1.onnx`,
+    )
+    .action(async (file: string, opts: { output: string }) => {
+      const r = await validateArchive(file, { name: file, loadModels: false });
+      if (!r.archive) {
+        printReport(file, r);
+        Deno.exitCode = 1;
+        return;
+      }
+      for (const path of r.archive.paths ?? []) {
+        const bytes = r.archive.file(path);
+        if (!bytes) continue;
+        const target = `${opts.output.replace(/(.)\/+$/, "$1")}/${path}`;
+        await Deno.mkdir(target.slice(0, target.lastIndexOf("/")), { recursive: true });
+        await Deno.writeFile(target, bytes);
+        console.log(`${target} (${bytes.length} bytes)`);
+      }
     });
 }

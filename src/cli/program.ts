@@ -14,6 +14,9 @@ import { registerServe } from "./serve.ts";
 import { addSettingOptions, resolveCommand } from "./setting_options.ts";
 import { registerToken } from "./token.ts";
 
+/** Exit code of a usage error: bad flags or arguments, unreadable input, bad configuration. */
+export const USAGE_ERROR = 2;
+
 /** Settings of the whole process, applied before any subcommand runs. */
 const processSettings = commandSettings([
   "logLevel",
@@ -32,6 +35,9 @@ export function buildProgram(): Command {
     .version(VERSION, "-V, --version");
   addSettingOptions(program, processSettings)
     .showHelpAfterError("(run with --help for usage)")
+    // Usage errors (unknown option, missing argument, bad value) exit 2 in every subcommand;
+    // subcommands inherit this when they are registered below.
+    .exitOverride((err) => Deno.exit(err.exitCode === 0 ? 0 : USAGE_ERROR))
     .hook("preAction", (cmd) => {
       const { values: v } = resolveCommand(cmd, processSettings);
       setLogLevel(v.logLevel);

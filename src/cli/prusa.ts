@@ -55,7 +55,7 @@ export function registerPrusa(program: Command): void {
     .addHelpText(
       "after",
       `
-Exit codes (one-shot): 0 uploaded (or --dry-run ok), 1/2 bad flags or configuration,
+Exit codes (one-shot): 0 uploaded (or --dry-run ok), 2 bad flags or configuration,
   3 source error (no frame, unreadable, stale), 4 auth refused (401/403/bad fingerprint),
   5 server or network error (timeout, 5xx, unexpected status).
 

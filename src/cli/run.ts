@@ -39,13 +39,14 @@ export function registerRun(program: Command): void {
 config.json keys: ${configFileKeys.join(", ")}
 Precedence: flags > environment > config file > defaults.
 
-Protocol: WebSocket at ws://HOST:PORT/ (see PROTOCOL.md); on the same port
+Protocol: WebSocket at ws://HOST:PORT/ (see docs/protocol.md); on the same port
   GET /camera/{subscriptionIdentifier}/image   latest cropped frame (JPEG)
   GET /healthz   GET /metrics
 
 Examples:
   detector run
   detector run --config config.json --port 8000 --heartbeat 2s
+  DETECTOR_BACKEND_TOKEN=s3cret detector run --allow-hosts '*.cams.lan,models.example.com:443'
   TARGET_FPS=5 detector run --max-streams 8 --spool-dir /var/spool/detector`,
     )
     .action(async (opts, cmd: Command) => {
@@ -106,6 +107,8 @@ export async function runWorker(config: RunConfig): Promise<void> {
       graceMs: config.graceMs,
       maxStreams: config.maxStreams,
       minIntervalMs: minRunIntervalMs(config),
+      backendToken: config.backendToken,
+      urlPolicy: config.urlPolicy,
     },
   });
   const shutdownController = new AbortController();
@@ -144,8 +147,11 @@ export async function runWorker(config: RunConfig): Promise<void> {
     tracking: config.tracking,
     stallTimeoutMs: config.stallTimeoutMs,
   });
-  if (config.host === "0.0.0.0" || config.host === "::") {
-    log.warn("bound to all interfaces: any host that can reach this port can act as the backend");
+  if (!config.backendToken) {
+    log.warn(
+      `no --backend-token: any client that reaches ${server.url} can act as the backend and ` +
+        "make this worker download models and open streams",
+    );
   }
   await server.finished;
 }

@@ -14,6 +14,7 @@ import {
   settings,
 } from "../config/mod.ts";
 import type { BackendChoice } from "../inference/types.ts";
+import { HostAllowList, type UrlPolicy } from "../worker/host_allow_list.ts";
 import { ffmpegKeys } from "./ffmpeg_options.ts";
 
 export { ConfigError } from "../config/mod.ts";
@@ -42,6 +43,9 @@ export const runSettings = commandSettings([
   "maxModelBytes",
   "tracking",
   "sessionCooldown",
+  "backendToken",
+  "allowHosts",
+  "allowModelHosts",
 ], {
   // The original worker's listener: reachable by the CMS backend on port 8000.
   defaults: { host: "0.0.0.0", port: 8000 },
@@ -82,6 +86,10 @@ export interface RunConfig {
   maxModelBytes: number;
   tracking: Settings["tracking"];
   sessionCooldownMs: number;
+  /** Backend connections must present this token. */
+  backendToken?: string;
+  /** Hosts the backend may point streams and model downloads at. */
+  urlPolicy?: UrlPolicy;
 }
 
 /** Config-file keys this version knows (for the unknown-key warning and the docs). */
@@ -109,7 +117,21 @@ export function resolveRunConfig(
   fileName = "config.json",
 ): ResolvedConfig {
   const source: ConfigFile = { name: fileName, values: file };
-  const { values: v, unknownFileKeys } = resolveSettings(runSettings, flags, env, source);
+  const { values: v, origins, unknownFileKeys } = resolveSettings(runSettings, flags, env, source);
+  const where = (key: "allowHosts" | "allowModelHosts") =>
+    origins[key] === "env"
+      ? `environment variable ${settings[key].env}`
+      : origins[key] === "file"
+      ? `${fileName}: "${settings[key].file![0]}"`
+      : key === "allowHosts"
+      ? "--allow-hosts"
+      : "--allow-model-hosts";
+  const hosts = v.allowHosts === undefined
+    ? undefined
+    : HostAllowList.parse(v.allowHosts, where("allowHosts"));
+  const modelHosts = v.allowModelHosts === undefined
+    ? undefined
+    : HostAllowList.parse(v.allowModelHosts, where("allowModelHosts"));
   return {
     config: {
       host: v.host,
@@ -137,6 +159,8 @@ export function resolveRunConfig(
       maxModelBytes: v.maxModelBytes,
       tracking: v.tracking,
       sessionCooldownMs: v.sessionCooldown,
+      backendToken: v.backendToken,
+      urlPolicy: hosts || modelHosts ? { streams: hosts, models: modelHosts ?? hosts } : undefined,
     },
     unknownKeys: unknownFileKeys,
   };

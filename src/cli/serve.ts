@@ -1,14 +1,21 @@
 import type { Command } from "commander";
-import { commandSettings, processEnv } from "../config/mod.ts";
+import { commandSettings, ConfigError, processEnv } from "../config/mod.ts";
 import { FrameCache } from "../core/frame_cache.ts";
-import { logger } from "../core/log.ts";
+import { errorMessage, logger } from "../core/log.ts";
 import { redactUrl } from "../core/redact.ts";
 import { historyRoutes } from "../history/history_routes.ts";
 import type { ServeContext } from "../http/context.ts";
 import { serveRouter } from "../http/serve_routes.ts";
+import { AccessGuard, isLoopback } from "../http/access_guard.ts";
+import { readCredentialsFile } from "../auth/credentials.ts";
 import { startHttpServer } from "../http/server.ts";
-import { createSource, parseNamedSource, sourceKinds } from "../sources/registry.ts";
-import type { Source, SourceOptions } from "../sources/source.ts";
+import { parseNamedSource, sourceKinds } from "../sources/registry.ts";
+import type { SourceOptions } from "../sources/source.ts";
+import { CameraSet, type NamedSpec, type ReconcileResult } from "../sources/camera_set.ts";
+import type { Route } from "../http/router.ts";
+import { json, jsonError } from "../http/responses.ts";
+import { readCamerasFile } from "../config/cameras_file.ts";
+import { metrics } from "../core/metrics.ts";
 import { onShutdown } from "./shutdown.ts";
 import { ffmpegKeys, ffmpegSourceOptions } from "./ffmpeg_options.ts";
 import { connectKeys, connectSettings } from "./prusa_connect.ts";
@@ -43,6 +50,16 @@ export interface ServeOptions {
   pushMaxMessages: number;
   /** ffmpeg sources: stall timeout, RTSP transport, MJPEG quality, max retries. */
   ffmpeg: Pick<SourceOptions, "stallTimeoutMs" | "rtspTransport" | "jpegQuality" | "maxRetries">;
+  /** Viewer access: `user:password` file (Basic), bearer tokens, and how /metrics is guarded. */
+  authFile?: string;
+  authTokens?: string[];
+  metricsToken?: string;
+  metricsOpen?: boolean;
+  /** The cameras file: its cameras join the --source ones, and SIGHUP reloads them. */
+  configFile?: string;
+  fileCameras?: NamedSpec[];
+  /** `POST /api/reload` reloads the cameras file too. */
+  reloadApi?: boolean;
 }
 
 const log = logger("serve");
@@ -72,6 +89,11 @@ export const serveSettings = commandSettings([
   "historyInterval",
   "pushMaxMessages",
   "framesDir",
+  "authFile",
+  "authToken",
+  "metricsToken",
+  "metricsOpen",
+  "reloadApi",
   ...prusaKeys,
   ...ffmpegKeys,
   "maxRetries",
@@ -86,6 +108,11 @@ export function registerServe(program: Command): void {
     .description(
       "Serve the newest frame of each camera: MJPEG streams, snapshots, SSE events, a live viewer.",
     );
+  serve.option(
+    "-c, --config <file>",
+    "cameras file (YAML or JSON): a cameras: map of NAME: SPEC, and settings named like their " +
+      "flags; SIGHUP reloads its cameras",
+  );
   addSettingOptions(serve, serveSettings)
     .addHelpText(
       "after",
@@ -98,7 +125,7 @@ Environment (the MJPEG server's names are honoured; flags win):
   TARGET_FPS       default 30      MAX_FRAME_AGE_S  default 10s
   HOST             default 127.0.0.1 (deny-by-default)   PORT  default 8080
 
-Routes: /  /stream.mjpg  /snapshot.jpg  /cameras  /cameras/NAME/stream.mjpg
+Routes: /  /cameras/NAME/  /stream.mjpg  /snapshot.jpg  /cameras  /cameras/NAME/stream.mjpg
         /cameras/NAME/snapshot.jpg  /cameras/NAME/events  /healthz  /metrics
 Push:   /push (WebSocket)  POST /api/clients/NAME/screenshot  POST /cameras/NAME/image
         POST /update-image  /list  /screenshots/NAME  /cameras/NAME/events?images=1
@@ -107,11 +134,23 @@ Push:   /push (WebSocket)  POST /api/clients/NAME/screenshot  POST /cameras/NAME
 Examples:
   detector serve --source demo=testpattern:
   detector serve --source printer=tcp://127.0.0.1:9000 --port 8081
-  FRAMES_DIR_ABS=/srv/frames TARGET_FPS=20 detector serve --host 0.0.0.0
+  FRAMES_DIR_ABS=/srv/frames TARGET_FPS=20 detector serve --host 0.0.0.0 --auth viewers.txt
   DETECTOR_PUSH_SECRET=s3cret detector serve --history /srv/shots --mqtt 'mqtt://broker:1883/infoscreen/+/screenshot'`,
     )
-    .action(async (_opts, cmd: Command) => {
-      const { values: v, origins } = resolveCommand(cmd, serveSettings);
+    .action(async (opts, cmd: Command) => {
+      const file = opts.config ? await readCamerasFile(opts.config, processEnv) : undefined;
+      const { values: v, origins, unknownFileKeys } = resolveCommand(
+        cmd,
+        serveSettings,
+        file?.settings,
+      );
+      if (unknownFileKeys.length) {
+        const key = unknownFileKeys[0];
+        throw new ConfigError(
+          `${opts.config}:${file!.settings.lines?.[key] ?? 0}: unknown key "${key}" (settings ` +
+            "are named like serve's flags, cameras go under cameras:)",
+        );
+      }
       const prusaOn = origins.prusaToken === "flag" || origins.prusaTokenFile === "flag" ||
         origins.prusaCamera === "flag";
       await runServe({
@@ -144,12 +183,25 @@ Examples:
           }
           : undefined,
         ffmpeg: { ...ffmpegSourceOptions(v), maxRetries: v.maxRetries },
+        authFile: v.authFile,
+        authTokens: v.authToken,
+        metricsToken: v.metricsToken,
+        metricsOpen: v.metricsOpen,
+        configFile: opts.config,
+        reloadApi: v.reloadApi,
+        fileCameras: file?.cameras,
       });
     });
 }
 
-export function sourceArgs(opts: ServeOptions): { name: string; spec: string }[] {
-  const named = opts.source.map(parseNamedSource);
+export function sourceArgs(opts: ServeOptions, fileCameras = opts.fileCameras ?? []): NamedSpec[] {
+  const flagged = opts.source.map(parseNamedSource);
+  // A --source of the same name wins over the file's camera.
+  const named = [
+    ...fileCameras.filter((c) => !flagged.some((f) => f.name === c.name))
+      .map(({ name, spec }) => ({ name, spec })),
+    ...flagged,
+  ];
   const framesDir = opts.framesDir;
   if (named.length === 0 && framesDir) named.push({ name: "frames", spec: `dir:${framesDir}` });
   const seen = new Set<string>();
@@ -169,24 +221,31 @@ export async function runServe(opts: ServeOptions): Promise<void> {
         "or receive pushed frames (--push-secret, --upload-token, --mqtt, --history)",
     );
   }
+  if (opts.reloadApi && !opts.configFile) {
+    throw new ConfigError("--reload-api needs --config: there is no cameras file to reload");
+  }
+  const guard = new AccessGuard({
+    users: opts.authFile ? await readCredentialsFile(opts.authFile) : undefined,
+    tokens: opts.authTokens,
+    metricsToken: opts.metricsToken,
+    metricsOpen: opts.metricsOpen,
+  });
   const cache = new FrameCache();
-  const sources: Source[] = named.map(({ name, spec }) =>
-    createSource(name, spec, cache, {
-      intervalMs: opts.snapshotIntervalMs,
-      timeoutMs: opts.timeoutMs,
-      maxFrameAgeS: opts.maxFrameAgeMs / 1000,
-      maxFrameBytes: opts.maxFrameBytes,
-      ...opts.ffmpeg,
-    })
-  );
+  const sources = new CameraSet(cache, {
+    intervalMs: opts.snapshotIntervalMs,
+    timeoutMs: opts.timeoutMs,
+    maxFrameAgeS: opts.maxFrameAgeMs / 1000,
+    maxFrameBytes: opts.maxFrameBytes,
+    ...opts.ffmpeg,
+  });
   const shutdownController = new AbortController();
   const ctx: ServeContext = {
     cache,
     targetFps: opts.targetFps,
     shutdown: shutdownController.signal,
-    defaultCamera: () => named[0]?.name ?? cache.cameras()[0],
+    defaultCamera: () => sources.names()[0] ?? cache.cameras()[0],
   };
-  const pulled = new Set(named.map((n) => n.name));
+
   const ingest = await startIngest(cache, {
     pushSecret: opts.pushSecret,
     uploadToken: opts.uploadToken,
@@ -196,24 +255,36 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     historyIntervalMs: opts.historyIntervalMs,
     maxFrameBytes: opts.pushMaxFrameBytes,
     maxMessagesPerSecond: opts.pushMaxMessages,
-    pulled: (camera) => pulled.has(camera),
+    pulled: (camera) => sources.has(camera),
     host: opts.host,
   });
   const prusa = opts.prusa &&
     await preparePrusaConsumer(opts.prusa, cache, named.map((n) => n.name));
-  const routes = serveRouter(ctx, [
+  const ingestRoutes = [
     ...pushRoutes(ctx, ingest.services),
     ...uploadRoutes(ingest.services),
     ...historyRoutes(ctx, ingest.services.history),
-  ]);
-  const server = startHttpServer(routes, opts.host, opts.port);
-  for (const s of sources) s.start();
+  ];
+  const ownCredentials = (r: Route) =>
+    r.path === "/push" || (r.method === "POST" && !!ingest.services.uploadToken);
+  const router = serveRouter(ctx, {
+    open: ingestRoutes.filter(ownCredentials),
+    guarded: ingestRoutes.filter((r) => !ownCredentials(r)),
+    guard,
+  });
+  if (opts.configFile) {
+    const reload = reloader(opts, sources);
+    Deno.addSignalListener("SIGHUP", () => void reload().catch(() => {}));
+    if (opts.reloadApi) router.add(guard.route(reloadRoute(reload)));
+  }
+  const server = startHttpServer(router, opts.host, opts.port);
+  await sources.reconcile(named);
   prusa?.start();
   onShutdown(stopAllChildren);
   onShutdown(async () => {
     shutdownController.abort();
     await prusa?.stop();
-    await Promise.all(sources.map((s) => s.stop()));
+    await sources.stopAll();
     await ingest.stop();
     await server.shutdown();
   });
@@ -222,8 +293,61 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     targetFps: opts.targetFps,
     maxFrameAgeS: opts.maxFrameAgeMs / 1000,
   });
-  if (opts.host === "0.0.0.0" || opts.host === "::") {
-    log.warn("bound to all interfaces: every host that can reach this port sees the cameras");
+  if (!isLoopback(opts.host) && !guard.protectsViewer) {
+    log.warn(
+      `bound to ${opts.host} without --auth or --auth-token: every host that can reach this ` +
+        "port sees the cameras",
+    );
   }
   await server.finished;
+}
+
+/**
+ * Re-reads the cameras file and reconciles the cameras, one reload at a time; a bad file
+ * changes nothing. Returns what changed, or throws with the file's error.
+ */
+function reloader(opts: ServeOptions, sources: CameraSet): () => Promise<ReconcileResult> {
+  let busy: Promise<unknown> = Promise.resolve();
+  const once = async () => {
+    try {
+      const file = await readCamerasFile(opts.configFile!, processEnv);
+      const r = await sources.reconcile(sourceArgs(opts, file.cameras));
+      metrics.inc("detector_config_reloads_total", "Cameras file reloads", { result: "ok" });
+      log.info("cameras file reloaded", {
+        file: opts.configFile,
+        added: r.added.join(",") || undefined,
+        removed: r.removed.join(",") || undefined,
+        restarted: r.restarted.join(",") || undefined,
+        unchanged: r.unchanged.length,
+      });
+      return r;
+    } catch (err) {
+      metrics.inc("detector_config_reloads_total", "Cameras file reloads", { result: "error" });
+      log.error("cameras file not reloaded; the cameras keep running as they were", {
+        file: opts.configFile,
+        error: errorMessage(err),
+      });
+      throw err;
+    }
+  };
+  return () => {
+    const next = busy.then(once, once);
+    busy = next.catch(() => {});
+    return next;
+  };
+}
+
+/** `POST /api/reload` (with `--reload-api`): the reload's outcome as JSON. */
+function reloadRoute(reload: () => Promise<ReconcileResult>): Route {
+  return {
+    method: "POST",
+    path: "/api/reload",
+    handler: async () => {
+      try {
+        return json({ reloaded: true, ...await reload() });
+      } catch (err) {
+        return jsonError(422, errorMessage(err), { reloaded: false });
+      }
+    },
+  };
 }

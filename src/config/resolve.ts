@@ -16,6 +16,10 @@ export interface ConfigFile {
   /** Shown in errors, e.g. the path given to `--config`. */
   name: string;
   values: Record<string, unknown>;
+  /** Line of each key, when the format has lines (YAML): errors then say `file:line`. */
+  lines?: Record<string, number>;
+  /** Keys may also be named like the subcommand's flags (`target-fps`, `prusa-token`). */
+  flagKeys?: boolean;
 }
 
 /** Which rows a subcommand uses, and how. */
@@ -117,12 +121,16 @@ export function resolveSettings<K extends SettingKey>(
   const fileKeys = new Set<string>();
   for (const key of spec.keys) {
     const s = row(key);
-    for (const k of s.file ?? []) fileKeys.add(k);
+    const flag = file?.flagKeys ? flagName(key, spec)?.slice(2) : undefined;
+    const names = [...s.file ?? [], ...flag ? [flag] : []];
+    for (const k of names) fileKeys.add(k);
     let value = defaultOf(key, spec);
     let origin: Origin = "default";
-    const fileKey = file && s.file?.find((k) => given(file.values[k]));
+    const fileKey = file && names.find((k) => given(file.values[k]));
     if (file && fileKey) {
-      value = parse(s, file.values[fileKey], `${file.name}: "${fileKey}"`);
+      const line = file.lines?.[fileKey];
+      const where = `${file.name}${line ? `:${line}` : ""}: "${fileKey}"`;
+      value = parse(s, file.values[fileKey], where);
       origin = "file";
     }
     const envValue = s.env ? env(s.env) : undefined;

@@ -177,6 +177,65 @@ export const settings = {
     type: str,
     help: "HTTP uploads must send Authorization: Bearer TOKEN",
   },
+
+  // viewer access (serve)
+  authFile: {
+    flag: "--auth <file>",
+    env: "DETECTOR_AUTH_FILE",
+    type: str,
+    help: "viewers need HTTP Basic credentials from this file, one user:password a line; a " +
+      "password may be $sha256$HEX or $scrypt$SALT$HEX",
+  },
+  authToken: {
+    flag: "--auth-token <token>",
+    env: "DETECTOR_AUTH_TOKEN",
+    type: listOf(str),
+    default: [] as string[],
+    help: "viewers may send Authorization: Bearer TOKEN instead (repeatable)",
+  },
+  metricsToken: {
+    flag: "--metrics-token <token>",
+    env: "DETECTOR_METRICS_TOKEN",
+    type: str,
+    help: "/metrics takes this bearer token and no other credentials",
+  },
+  metricsOpen: {
+    flag: "--metrics-open",
+    type: onOff,
+    default: false,
+    help: "/metrics needs no credentials even with --auth/--auth-token",
+  },
+
+  reloadApi: {
+    flag: "--reload-api",
+    type: onOff,
+    default: false,
+    help: "POST /api/reload reloads the cameras file (as SIGHUP does), behind --auth if set",
+  },
+
+  // backend access (run)
+  backendToken: {
+    flag: "--backend-token <token>",
+    env: "DETECTOR_BACKEND_TOKEN",
+    type: str,
+    help: "the backend must send Authorization: Bearer TOKEN (or ?token=TOKEN) with the " +
+      "WebSocket upgrade; others get 401",
+  },
+  allowHosts: {
+    flag: "--allow-hosts <list>",
+    env: "DETECTOR_ALLOW_HOSTS",
+    file: ["allow_hosts"],
+    type: str,
+    help: "hosts the backend may point camera streams and model downloads at, e.g. " +
+      "'cams.lan,*.cams.lan,10.20.0.0/16,models.example.com:443'",
+  },
+  allowModelHosts: {
+    flag: "--allow-model-hosts <list>",
+    env: "DETECTOR_ALLOW_MODEL_HOSTS",
+    file: ["allow_model_hosts"],
+    type: str,
+    help: "hosts for model downloads when they differ from --allow-hosts",
+  },
   mqtt: {
     flag: "--mqtt <URL>",
     type: listOf(str),

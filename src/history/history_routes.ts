@@ -7,8 +7,8 @@ import type { HistoryStore } from "./history_store.ts";
 const HISTORY_OFF = "history is off: start serve with --history DIR";
 
 /**
- * Latest screenshot (seed `000_…`) and the per-camera history kept on disk (404 naming the
- * missing flag when `history` is undefined).
+ * Latest screenshot and the per-camera history kept on disk (404 naming the missing flag when
+ * `history` is undefined).
  */
 export function historyRoutes(ctx: ServeContext, history: HistoryStore | undefined): Route[] {
   const screenshot = (_req: Request, p: Params) => {

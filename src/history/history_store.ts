@@ -24,7 +24,7 @@ export interface RestoredCamera {
 const log = logger("history");
 
 /**
- * Per-camera history on disk (retention of seed `000_…`): every frame the cache receives is written
+ * Per-camera history on disk (the retention of the original screenshot service): every frame the cache receives is written
  * as `{camera}_{ms}.jpg` and becomes `{camera}.jpg`, the newest `keep` timestamped files are kept.
  * Writes run one at a time off the frame path, each atomic (temp file + rename).
  */

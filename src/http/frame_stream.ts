@@ -14,6 +14,9 @@ export interface FrameStreamOptions {
   prelude?: Uint8Array;
   /** Bytes sent every `everyMs` while the client is waiting (nothing queued). */
   keepalive?: { everyMs: number; bytes: Uint8Array };
+  /** Send a frame once more when the camera went idle after it (see `FrameFanout`). */
+  repeatIdle?: boolean;
+  onRepeat?(frame: Frame): void;
 }
 
 /**
@@ -47,14 +50,15 @@ export function frameStream(
       // already closed or errored
     }
   };
-  const sub = fanoutFor(cache).subscribe(camera, fps, (frame, skipped) => {
+  const sub = fanoutFor(cache).subscribe(camera, fps, (frame, skipped, repeated) => {
     try {
       controller.enqueue(o.encode(frame));
-      o.onSent?.(frame, skipped);
+      if (repeated) o.onRepeat?.(frame);
+      else o.onSent?.(frame, skipped);
     } catch {
       finish();
     }
-  });
+  }, o.repeatIdle);
   const ka = o.keepalive;
   const keepalive = ka &&
     setInterval(() => {

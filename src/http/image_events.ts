@@ -23,7 +23,7 @@ const countSent = () =>
   metrics.inc("detector_http_image_events_total", "Frames sent as SSE image events");
 
 /**
- * `GET /cameras/{name}/events?images=1` (seed `002_…` stream-image): one `image` event per new
+ * `GET /cameras/{name}/events?images=1` (the original camera server's stream-image): one `image` event per new
  * frame whose data is JSON with the JPEG in base64 (`image`), at most `fps` per second.
  */
 export function imageEventsResponse(ctx: ServeContext, camera: string, fps: number): Response {

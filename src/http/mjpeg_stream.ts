@@ -6,6 +6,14 @@ import { frameStream } from "./frame_stream.ts";
 export const BOUNDARY = "frame";
 const encoder = new TextEncoder();
 
+/**
+ * Each part ends with the next boundary, so the response starts with the first one: parsers that
+ * end a part at its boundary (Firefox, most clients) take a frame on arrival. Chromium waits for
+ * the next part's headers too, hence the repeat of a frame no newer one followed.
+ */
+const FIRST_BOUNDARY = encoder.encode(`--${BOUNDARY}\r\n`);
+const TAIL = encoder.encode(`\r\n--${BOUNDARY}\r\n`);
+
 /** Multipart part bytes are built once per frame and shared by every client. */
 const parts = new WeakMap<Frame, Uint8Array<ArrayBuffer>>();
 
@@ -13,20 +21,19 @@ export function partOf(frame: Frame): Uint8Array<ArrayBuffer> {
   let part = parts.get(frame);
   if (!part) {
     const head = encoder.encode(
-      `--${BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: ${frame.jpeg.byteLength}\r\nX-Frame-Seq: ${frame.seq}\r\nX-Frame-Time: ${frame.at}\r\n\r\n`,
+      `Content-Type: image/jpeg\r\nContent-Length: ${frame.jpeg.byteLength}\r\nX-Frame-Seq: ${frame.seq}\r\nX-Frame-Time: ${frame.at}\r\n\r\n`,
     );
-    part = new Uint8Array(head.byteLength + frame.jpeg.byteLength + 2);
+    part = new Uint8Array(head.byteLength + frame.jpeg.byteLength + TAIL.byteLength);
     part.set(head, 0);
     part.set(frame.jpeg, head.byteLength);
-    part[part.byteLength - 2] = 13;
-    part[part.byteLength - 1] = 10;
+    part.set(TAIL, head.byteLength + frame.jpeg.byteLength);
     parts.set(frame, part);
   }
   return part;
 }
 
 let open = 0;
-const sentByCamera = new Map<string, { sent: number; skipped: number }>();
+const sentByCamera = new Map<string, { sent: number; skipped: number; repeated: number }>();
 
 export function openMjpegStreams(): number {
   return open;
@@ -55,6 +62,14 @@ metrics.collect(() => [
       value: c.skipped,
       labels: { camera },
     },
+    {
+      name: "detector_http_mjpeg_frames_repeated_total",
+      type: "counter" as const,
+      help: "Frames sent to an MJPEG client a second time, so that browsers draw a slow " +
+        "camera's frame without waiting for the next one",
+      value: c.repeated,
+      labels: { camera },
+    },
   ]),
 ]);
 
@@ -73,7 +88,7 @@ export function mjpegResponse(
   signals: AbortSignal[],
 ): Response {
   let counts = sentByCamera.get(camera);
-  if (!counts) sentByCamera.set(camera, counts = { sent: 0, skipped: 0 });
+  if (!counts) sentByCamera.set(camera, counts = { sent: 0, skipped: 0, repeated: 0 });
   const c = counts;
   const body = frameStream(cache, camera, fps, signals, {
     encode: partOf,
@@ -83,6 +98,9 @@ export function mjpegResponse(
     },
     onOpen: () => open++,
     onClose: () => open--,
+    prelude: FIRST_BOUNDARY,
+    repeatIdle: true,
+    onRepeat: () => c.repeated++,
   });
   return new Response(body, { headers: mjpegHeaders });
 }

@@ -1,4 +1,5 @@
 import type { ServeContext } from "./context.ts";
+import type { AccessGuard } from "./access_guard.ts";
 import { type Route, Router } from "./router.ts";
 import { cameraRoutes } from "./routes/camera_routes.ts";
 import { eventsRoutes } from "./routes/events_routes.ts";
@@ -7,15 +8,32 @@ import { snapshotRoutes } from "./routes/snapshot_routes.ts";
 import { streamRoutes } from "./routes/stream_routes.ts";
 import { viewerRoutes } from "./routes/viewer_routes.ts";
 
-/** The frame routes every serving subcommand has, after the `features` routes it brings along. */
-export function serveRouter(ctx: ServeContext, features: Route[] = []): Router {
+/** What a subcommand adds to the frame routes, and who guards them. */
+export interface ServeRoutes {
+  /** Routes that check their own credentials (WebSocket push tokens, the upload token). */
+  open?: Route[];
+  /** Feature routes behind the guard like the frame routes. */
+  guarded?: Route[];
+  guard?: AccessGuard;
+}
+
+/**
+ * The routes of a serving subcommand: its own (`open` then `guarded`), then the frame routes.
+ * With a guard, each needs credentials except `open` ones and those the guard leaves free.
+ */
+export function serveRouter(ctx: ServeContext, extra: ServeRoutes = {}): Router {
+  const guard = extra.guard;
+  const guarded = (routes: Route[]) => guard ? routes.map((r) => guard.route(r)) : routes;
   return new Router().add(
-    ...features,
-    ...viewerRoutes(),
-    ...snapshotRoutes(ctx),
-    ...streamRoutes(ctx),
-    ...cameraRoutes(ctx),
-    ...eventsRoutes(ctx),
-    ...opsRoutes(ctx),
+    ...extra.open ?? [],
+    ...guarded([
+      ...extra.guarded ?? [],
+      ...viewerRoutes(ctx),
+      ...snapshotRoutes(ctx),
+      ...streamRoutes(ctx),
+      ...cameraRoutes(ctx),
+      ...eventsRoutes(ctx),
+      ...opsRoutes(ctx),
+    ]),
   );
 }

@@ -1,5 +1,5 @@
 /**
- * Model outputs → results: the three detection layouts of MPTA.md (boxes mapped from the
+ * Model outputs → results: the three detection layouts of docs/mpta.md (boxes mapped from the
  * letterboxed input back to frame pixels, clipped, per-class NMS) and classification top-1.
  */
 import type { TensorData } from "./backend.ts";

@@ -1,6 +1,6 @@
 /**
  * What a model is, read from its ONNX file: task, class names, input size and (for detectors) the
- * output layout chosen from the output shape and checked against the class count (MPTA.md
+ * output layout chosen from the output shape and checked against the class count (docs/mpta.md
  * "Models"). Shared by `loadModel` and archive validation.
  */
 import { ClassNamesError, parseClassNames, parseImgsz } from "./class_names.ts";

@@ -2,14 +2,12 @@
  * The contract between model execution (src/inference) and its users (src/pipeline, `detect`,
  * `replay`, `run`). Boxes are always in pixels of the image that was passed in.
  */
+import type { Box } from "../core/pixel_rect.ts";
 
 /** An image to run a model on: JPEG bytes, or packed RGB pixels (3 bytes per pixel, row-major). */
 export type ImageInput =
   | { jpeg: Uint8Array }
   | { rgb: Uint8Array; width: number; height: number };
-
-/** [x1, y1, x2, y2] in pixels. */
-export type Box = [number, number, number, number];
 
 export interface Detection {
   class: string;

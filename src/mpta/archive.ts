@@ -1,5 +1,5 @@
 /**
- * Opening and validating `.mpta` archives (MPTA.md). `validateArchive` collects every problem;
+ * Opening and validating `.mpta` archives (docs/mpta.md). `validateArchive` collects every problem;
  * `openArchive` throws an `MptaError` carrying them all.
  */
 import { errorMessage, logger } from "../core/log.ts";

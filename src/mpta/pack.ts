@@ -29,11 +29,23 @@ export async function readTree(dir: string): Promise<Record<string, Uint8Array>>
   return files;
 }
 
-/** Packs a folder holding `pipeline.json` and its models into archive bytes. */
+/**
+ * Packs a folder holding `pipeline.json` and its models into archive bytes. `pipeline.json` may
+ * also sit in one subfolder (an archive unzipped as is): the tree is packed as it is, the layout
+ * the archive reader accepts.
+ */
 export async function packDirectory(dir: string): Promise<Uint8Array> {
   const files = await readTree(dir);
   if (!files["pipeline.json"]) {
-    throw new Error(`${dir}: no pipeline.json at the top of the folder`);
+    const nested = Object.keys(files).filter((p) => /^[^/]+\/pipeline\.json$/.test(p));
+    if (nested.length > 1) {
+      throw new Error(
+        `${dir}: pipeline.json in several subfolders (${nested.join(", ")}); keep one`,
+      );
+    }
+    if (nested.length === 0) {
+      throw new Error(`${dir}: no pipeline.json at the top of the folder or one level down`);
+    }
   }
   return zipDeterministic(files);
 }

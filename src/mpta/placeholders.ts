@@ -1,5 +1,5 @@
 /**
- * Template placeholders of actions (MPTA.md "Actions"): which names exist, how to find them in a
+ * Template placeholders of actions (docs/mpta.md "Actions"): which names exist, how to find them in a
  * template, and the named result field of a classification branch. Shared by the validator and the
  * action runner so both agree on what a template may use.
  */

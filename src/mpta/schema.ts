@@ -1,6 +1,6 @@
 /**
  * Reads an untrusted `pipeline.json` value into a typed `PipelineSpec` (defaults applied),
- * collecting every structural and type problem with its JSON path (MPTA.md "pipeline.json").
+ * collecting every structural and type problem with its JSON path (docs/mpta.md "pipeline.json").
  */
 import { Checker, type Json } from "./checker.ts";
 import type {

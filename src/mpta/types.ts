@@ -1,4 +1,4 @@
-/** The typed form of a validated `pipeline.json` (see MPTA.md). Defaults are already applied. */
+/** The typed form of a validated `pipeline.json` (see docs/mpta.md). Defaults are already applied. */
 
 export interface RedisConfig {
   host: string;

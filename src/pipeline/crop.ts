@@ -4,27 +4,17 @@
  * `redis_save_image` (encoded as JPEG or PNG).
  */
 import sharp from "sharp";
-import type { Box, ImageInput } from "../inference/types.ts";
+import { type Box, pixelRect } from "../core/pixel_rect.ts";
+import type { ImageInput } from "../inference/types.ts";
 import type { FrameInput } from "./types.ts";
+
+export type { Box } from "../core/pixel_rect.ts";
+export { pixelRect } from "../core/pixel_rect.ts";
 
 export interface RgbImage {
   rgb: Uint8Array;
   width: number;
   height: number;
-}
-
-/** Integer pixel rectangle of a box (x1,y1 floored, x2,y2 ceiled), clamped; null when empty. */
-export function pixelRect(
-  box: Box,
-  width: number,
-  height: number,
-): { left: number; top: number; width: number; height: number } | null {
-  const x1 = Math.max(0, Math.min(width, Math.floor(box[0])));
-  const y1 = Math.max(0, Math.min(height, Math.floor(box[1])));
-  const x2 = Math.max(0, Math.min(width, Math.ceil(box[2])));
-  const y2 = Math.max(0, Math.min(height, Math.ceil(box[3])));
-  if (x2 <= x1 || y2 <= y1) return null;
-  return { left: x1, top: y1, width: x2 - x1, height: y2 - y1 };
 }
 
 export class FrameImage {

@@ -1,5 +1,5 @@
 /**
- * Runs nodes of a pipeline tree on images (MPTA.md "Execution of one frame", steps 1 and 5):
+ * Runs nodes of a pipeline tree on images (docs/mpta.md "Execution of one frame"):
  * detection with class filter and NMS, classification, branches with crops by `cropClass`
  * resized to `resizeTarget`, parallel branches concurrently, detection branches recursively.
  * Writes are not done here: the runner plans them from the finished tree of runs.

@@ -1,5 +1,5 @@
 /**
- * The PipelineRunner behind createPipelineRunner: MPTA.md "Execution of one frame" end to end —
+ * The PipelineRunner behind createPipelineRunner: docs/mpta.md "Execution of one frame" end to end —
  * root detection, tracking, regions and checks, pre-validation, branches, the event decision, and
  * the event's writes (planned whole, then submitted to the write queues or printed in dry-run).
  */

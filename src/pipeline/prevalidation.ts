@@ -1,5 +1,5 @@
 /**
- * Pre-validation (MPTA.md step 2, the original's rule "never half-written events"): when a
+ * Pre-validation (docs/mpta.md "Execution of one frame", the original's rule "never half-written events"): when a
  * `parallelActions` entry waits for branches that cannot trigger on this frame, nothing is
  * written for it.
  */

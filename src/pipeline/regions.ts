@@ -1,4 +1,4 @@
-/** Multi-class regions (MPTA.md step 1): the best detection of every class, and the checks on them. */
+/** Multi-class regions (docs/mpta.md "Execution of one frame"): the best detection of every class, and the checks on them. */
 import type { Detection } from "../inference/types.ts";
 import type { PipelineNode } from "../mpta/types.ts";
 
@@ -27,7 +27,7 @@ export function passesExpectedClasses(node: PipelineNode, regions: Record<string
   return node.expectedClasses.some((c) => c in regions);
 }
 
-/** Every expected class present: the condition for a session row (MPTA.md step 3). */
+/** Every expected class present: the condition for a session row (docs/mpta.md "Sessions"). */
 export function hasAllExpectedClasses(node: PipelineNode, regions: Record<string, Detection>) {
   return node.expectedClasses.every((c) => c in regions);
 }

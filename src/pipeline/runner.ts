@@ -7,7 +7,7 @@ export type { ModelsLoader, RunnerOptions } from "./runner_options.ts";
 
 /**
  * Loads every model of the archive, connects (pooled, lazily) to the archive's Redis and
- * PostgreSQL (or the URL overrides), and returns a runner that executes MPTA.md "Execution of one
+ * PostgreSQL (or the URL overrides), and returns a runner that executes docs/mpta.md "Execution of one
  * frame" on each frame it is given, keeping tracker and session state per camera. Writes that
  * fail go to the spool in `spoolDir` and are replayed in order when the server is back.
  * `close()` disposes the models and releases the connections (the spool stays on disk).

@@ -4,7 +4,7 @@ import type { PipelineArchive } from "../mpta/types.ts";
 import type { TrackingMode } from "./sessions.ts";
 import type { PlannedWrite } from "./types.ts";
 
-/** Loads the model of every node, by modelId; the default is src/inference (tests inject fakes). */
+/** Loads the model of every node, by modelId; the default is ./models.ts (tests inject fakes). */
 export type ModelsLoader = (
   archive: PipelineArchive,
   opts: LoadOptions,
@@ -19,7 +19,7 @@ export interface RunnerOptions {
   redisUrl?: string;
   /** Overrides the archive's `postgresql` block. */
   postgresUrl?: string;
-  /** Directory of the on-disk spool for failed writes (MPTA.md "When Redis or PostgreSQL is down"). */
+  /** Directory of the on-disk spool for failed writes (docs/mpta.md "When Redis or PostgreSQL is down"). */
   spoolDir: string;
   /** Largest number of spooled writes per server before the oldest are dropped. */
   spoolMaxEntries?: number;

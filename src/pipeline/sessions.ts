@@ -1,5 +1,5 @@
 /**
- * When a frame becomes an event, and which session it belongs to, per camera (MPTA.md step 3).
+ * When a frame becomes an event, and which session it belongs to, per camera (docs/mpta.md "Sessions").
  *
  * "bytetrack": detections are tracked; the vehicle (the track of the anchor region) gets one
  * event, on the first frame where the event is complete, and keeps its session id while it is

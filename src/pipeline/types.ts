@@ -1,6 +1,6 @@
 import type { Detection } from "../inference/types.ts";
 
-/** What one pipeline run on one frame produced (MPTA.md "Execution of one frame", step 7). */
+/** What one pipeline run on one frame produced (docs/mpta.md "Execution of one frame"). */
 export interface BranchResult {
   modelId: string;
   /** Classification: top-1 class and confidence, plus the named field (`brand: "Honda"`). */

@@ -1,6 +1,6 @@
 /**
  * Exit codes of `detector prusa upload`, so cron jobs and systemd units can tell failures apart.
- * 1 is left to commander's own usage errors.
+ * Bad flags exit 2 like every subcommand's usage errors; 1 is not used.
  */
 export const ExitCode = {
   /** The snapshot was uploaded (or, with --dry-run, would have been). */

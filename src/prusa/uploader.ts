@@ -199,11 +199,12 @@ export class PrusaUploader {
     return { outcome: "server", error: errorMessage(err) };
   }
 
-  #report(r: UploadResult, retryInMs?: number): void {
+  /** `final`: the outcome of a one-shot run, always logged at its level (the last line). */
+  #report(r: UploadResult, retryInMs?: number, final = false): void {
     const retry = retryInMs === undefined ? {} : { retryInS: Math.round(retryInMs / 100) / 10 };
     // The same outcome again is logged at debug level; loudly again after a minute.
     const now = Date.now();
-    const repeated = r.outcome === this.#last.outcome &&
+    const repeated = !final && r.outcome === this.#last.outcome &&
       (r.outcome === "uploaded" || now - this.#last.loudAt < 60_000);
     if (!repeated) this.#last = { outcome: r.outcome, loudAt: now };
     const log = repeated
@@ -250,7 +251,7 @@ export class PrusaUploader {
       if (signal.aborted) return result;
       result = await this.attempt(signal);
     }
-    this.#report(result);
+    this.#report(result, undefined, true);
     return result;
   }
 

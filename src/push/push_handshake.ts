@@ -1,7 +1,7 @@
 import { ByteQueue } from "./byte_queue.ts";
 
 /**
- * The camera push protocol of seed `002_…`, parsed as one byte stream whatever the WebSocket
+ * The camera push protocol (README "WebSocket push"), parsed as one byte stream whatever the WebSocket
  * message boundaries are. All integers are unsigned 32-bit little-endian
  * (Python `n.to_bytes(4, "little")`):
  *

@@ -1,15 +1,11 @@
-import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { createHmac } from "node:crypto";
+import { secretsEqual } from "../auth/secret_compare.ts";
+
+export { secretsEqual };
 
 /** A push camera's token: hex HMAC-SHA256 keyed with the server secret over the decimal camera id. */
 export function pushToken(secret: string, cameraId: number): string {
   return createHmac("sha256", secret).update(String(cameraId)).digest("hex");
-}
-
-/** Compares two secrets in time independent of where they differ (lengths are hashed away). */
-export function secretsEqual(given: string, expected: string): boolean {
-  const a = createHash("sha256").update(given).digest();
-  const b = createHash("sha256").update(expected).digest();
-  return timingSafeEqual(a, b);
 }
 
 export function verifyPushToken(secret: string, cameraId: number, token: string): boolean {

@@ -8,7 +8,7 @@ function remoteOf(info: Deno.ServeHandlerInfo): string {
   return `${addr.hostname}:${addr.port}`;
 }
 
-/** HTTP upload of frames: the screenshot API of seed `000_…` and the form posts of seed `002_…`. */
+/** HTTP upload of frames: the screenshot API and form posts of the original camera services. */
 export function uploadRoutes(ingest: IngestServices): Route[] {
   const opts: UploadOptions = {
     sink: ingest.sink,

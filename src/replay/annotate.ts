@@ -95,8 +95,14 @@ export async function dirSink(dir: string): Promise<AnnotationSink> {
   };
 }
 
-/** An H.264 MP4 made by ffmpeg from the JPEGs piped to it. */
-export function mp4Sink(path: string, fps: number): AnnotationSink {
+/** An H.264 MP4 made by ffmpeg from the JPEGs piped to it, scaled to `size` (the video's). */
+export function mp4Sink(
+  path: string,
+  fps: number,
+  size?: { width: number; height: number },
+): AnnotationSink {
+  // libx264 with yuv420p needs even sides.
+  const scale = size ? ["-vf", `scale=${size.width & ~1}:${size.height & ~1}`] : [];
   const proc = new Deno.Command(ffmpegPath(), {
     args: [
       "-hide_banner",
@@ -111,6 +117,7 @@ export function mp4Sink(path: string, fps: number): AnnotationSink {
       String(fps),
       "-i",
       "pipe:0",
+      ...scale,
       "-c:v",
       "libx264",
       "-preset",
@@ -150,9 +157,16 @@ export function mp4Sink(path: string, fps: number): AnnotationSink {
   };
 }
 
-/** MP4 when the path ends in .mp4/.mkv/.mov, a folder of JPEGs otherwise. */
-export function annotationSink(target: string, fps: number): Promise<AnnotationSink> {
+/**
+ * MP4 when the path ends in .mp4/.mkv/.mov (at `videoSize`), a folder of JPEGs (at the analysis
+ * size) otherwise.
+ */
+export function annotationSink(
+  target: string,
+  fps: number,
+  videoSize?: { width: number; height: number },
+): Promise<AnnotationSink> {
   return /\.(mp4|mkv|mov|m4v)$/i.test(target)
-    ? Promise.resolve(mp4Sink(target, fps))
+    ? Promise.resolve(mp4Sink(target, fps, videoSize))
     : dirSink(target);
 }

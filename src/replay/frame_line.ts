@@ -1,5 +1,8 @@
-/** The JSON line `replay` prints per frame, and the one-line description of a planned write. */
-import type { PipelineResult, PlannedWrite } from "../pipeline/types.ts";
+/**
+ * The JSON line `replay` prints per frame (its branch results also printed by `detect`), and the
+ * one-line description of a planned write.
+ */
+import type { BranchResult, PipelineResult, PlannedWrite } from "../pipeline/types.ts";
 
 const r1 = (v: number) => Math.round(v * 10) / 10;
 const r3 = (v: number) => Math.round(v * 1000) / 1000;
@@ -27,14 +30,7 @@ export function frameLine(
     box: d.box.map(r1),
     ...(d.trackId !== undefined ? { trackId: d.trackId } : {}),
   }));
-  line.branches = Object.fromEntries(
-    Object.entries(result.branchResults).map(([id, b]) => [id, {
-      class: b.class ?? null,
-      confidence: b.confidence !== undefined ? r3(b.confidence) : null,
-      fields: b.fields,
-      ...(b.branchResults ? { branches: b.branchResults } : {}),
-    }]),
-  );
+  line.branches = branchesLine(result.branchResults);
   line.sessionId = result.sessionId;
   if (result.trackId !== undefined) line.trackId = result.trackId;
   line.event = result.eventFired ?? false;
@@ -42,6 +38,18 @@ export function frameLine(
   if (writes.length) line.writes = writes;
   line.ms = Object.fromEntries(Object.entries(result.timings).map(([k, v]) => [k, r1(v)]));
   return line;
+}
+
+/** Branch results as `replay` and `detect` print them. */
+export function branchesLine(results: Record<string, BranchResult>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(results).map(([id, b]) => [id, {
+      class: b.class ?? null,
+      confidence: b.confidence !== undefined ? r3(b.confidence) : null,
+      fields: b.fields,
+      ...(b.branchResults ? { branches: b.branchResults } : {}),
+    }]),
+  );
 }
 
 export function describeWrite(w: PlannedWrite): string {

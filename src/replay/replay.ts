@@ -115,6 +115,16 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplayOutcome> {
     tracking: opts.tracking,
     dryRun: opts.dryRun || undefined,
   });
+  const { redis, postgresql } = archive.spec;
+  if (!opts.dryRun && (redis || postgresql)) {
+    log.info(
+      `writes go to ${
+        [redis && "Redis", postgresql && "PostgreSQL"].filter(Boolean).join(" and ")
+      }; ` +
+        `while a server is unreachable they wait in ${opts.spoolDir} and are sent on the next run ` +
+        `(--dry-run writes nothing)`,
+    );
+  }
 
   let sink: AnnotationSink | undefined;
   let server: HttpServer | undefined;
@@ -127,7 +137,10 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplayOutcome> {
   const lines = await lineWriter(opts.out, opts.realtime ? 1 : 32);
   let failed = false;
   try {
-    if (opts.annotate) sink = await annotationSink(opts.annotate, info.fps / opts.every);
+    if (opts.annotate) {
+      const videoSize = { width: info.width, height: info.height };
+      sink = await annotationSink(opts.annotate, info.fps / opts.every, videoSize);
+    }
     if (opts.serve) {
       cache = new FrameCache();
       cache.ensure(VIEWER_CAMERA);

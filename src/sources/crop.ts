@@ -5,19 +5,13 @@
  */
 import sharp from "sharp";
 import { walkJpeg } from "../core/jpeg.ts";
+import { pixelRect, type PixelRegion } from "../core/pixel_rect.ts";
 
 export interface CropRect {
   x1: number;
   y1: number;
   x2: number;
   y2: number;
-}
-
-export interface PixelRegion {
-  left: number;
-  top: number;
-  width: number;
-  height: number;
 }
 
 export interface CroppedJpeg {
@@ -38,16 +32,13 @@ export function cropRegion(rect: CropRect, width: number, height: number): Pixel
       throw new CropError(`crop${key.toUpperCase()} must be a number, got ${JSON.stringify(v)}`);
     }
   }
-  const x1 = Math.max(0, Math.min(width, Math.round(rect.x1)));
-  const x2 = Math.max(0, Math.min(width, Math.round(rect.x2)));
-  const y1 = Math.max(0, Math.min(height, Math.round(rect.y1)));
-  const y2 = Math.max(0, Math.min(height, Math.round(rect.y2)));
-  if (x2 <= x1 || y2 <= y1) {
+  const region = pixelRect([rect.x1, rect.y1, rect.x2, rect.y2], width, height);
+  if (!region) {
     throw new CropError(
       `crop (${rect.x1},${rect.y1})-(${rect.x2},${rect.y2}) is empty inside a ${width}x${height} frame`,
     );
   }
-  return { left: x1, top: y1, width: x2 - x1, height: y2 - y1 };
+  return region;
 }
 
 /** True when the protocol object carries a crop (all four fields present). */

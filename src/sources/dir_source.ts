@@ -22,7 +22,7 @@ const MAX_SKIPPED = 512;
 type Outcome = "served" | "skipped" | "gone" | "superseded" | "unchanged";
 
 /**
- * `dir:/path` — a folder that another program fills with JPEG files (seed 003). The newest
+ * `dir:/path` — a folder that another program fills with JPEG files. The newest
  * complete file is served; files still being written are read again a few times, corrupt ones
  * are skipped and counted; files older than `maxFrameAgeS` are deleted.
  */

@@ -1,7 +1,8 @@
 /**
  * ffmpeg source specs and the command lines built from them.
  *
- * Spec forms: `rtsp://…`, `rtsps://…`, `ffmpeg:<anything ffmpeg opens>` (`ffmpeg:http://…/video`,
+ * Spec forms: `rtsp://…`, `rtsps://…`, `rtmp(s)://…`, `srt://…`, `udp://…`,
+ * `ffmpeg:<anything ffmpeg opens>` (`ffmpeg:http://…/video`,
  * `ffmpeg:udp://…`), `file:/path/video.mp4`, or a bare path ending in a video extension.
  * Per-source settings go in a trailing fragment, which is removed before ffmpeg sees the URL:
  * `#fps=5&scale=640x360&q=5&codec=auto&re=1&loop=0&transport=tcp`.
@@ -42,9 +43,9 @@ export class FfmpegSpecError extends Error {
   override name = "FfmpegSpecError";
 }
 
-/** True for specs this source reads: rtsp(s), ffmpeg:, file: and bare video paths. */
+/** True for specs this source reads: rtsp(s), rtmp(s), srt, udp, ffmpeg:, file: and video paths. */
 export function isFfmpegSpec(spec: string): boolean {
-  return /^(rtsps?:\/\/|ffmpeg:|file:)/i.test(spec) || isVideoPath(spec);
+  return /^((rtsps?|rtmps?|srt|udp):\/\/|ffmpeg:|file:)/i.test(spec) || isVideoPath(spec);
 }
 
 export function isVideoPath(spec: string): boolean {

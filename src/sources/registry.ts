@@ -17,6 +17,11 @@ interface Kind {
   example: string;
   /** Matches specs that have no fixed prefix (bare video file paths). */
   matches?: (spec: string) => boolean;
+  /**
+   * A remote party (the backend of `run`) may name sources of this kind: they read the network
+   * or generate frames, never a local file or an arbitrary ffmpeg input.
+   */
+  remote?: boolean;
 }
 
 /** Every source kind the spec parser knows, in match order. */
@@ -26,12 +31,21 @@ export const sourceKinds: Kind[] = [
     prefixes: ["testpattern:"],
     factory: createTestPatternSource,
     example: "testpattern:?fps=10&size=640x360",
+    remote: true,
+  },
+  {
+    name: "stream",
+    prefixes: ["rtsp://", "rtsps://", "rtmp://", "rtmps://", "srt://", "udp://"],
+    factory: createFfmpegSource,
+    example:
+      "rtsp://user:pass@cam/stream, rtmp://host/app/key, srt://host:9000, udp://0.0.0.0:1234",
+    remote: true,
   },
   {
     name: "ffmpeg",
-    prefixes: ["rtsp://", "rtsps://", "ffmpeg:", "file:"],
+    prefixes: ["ffmpeg:", "file:"],
     factory: createFfmpegSource,
-    example: "rtsp://user:pass@cam/stream, ffmpeg:http://cam/video.mp4, video.mp4#loop=1",
+    example: "ffmpeg:http://cam/video.mp4, video.mp4#loop=1",
     matches: isVideoPath,
   },
   {
@@ -45,22 +59,34 @@ export const sourceKinds: Kind[] = [
     prefixes: ["tcp://"],
     factory: createTcpMjpegSource,
     example: "tcp://127.0.0.1:9000",
+    remote: true,
   },
   {
     name: "mjpeg-http",
     prefixes: ["mjpeg+http://", "mjpeg+https://"],
     factory: createMjpegHttpSource,
     example: "mjpeg+http://user:pass@cam/video.mjpg",
+    remote: true,
   },
   {
     name: "http",
     prefixes: ["http://", "https://"],
     factory: createHttpSnapshotSource,
     example: "http://user:pass@cam/snapshot.jpg",
+    remote: true,
   },
 ];
 
 export class SourceSpecError extends Error {}
+
+/**
+ * URL schemes (`rtsp:`, `testpattern:`) of the kinds a remote party may name, in registry order:
+ * what the worker accepts from its backend.
+ */
+export function remoteSchemes(): string[] {
+  return sourceKinds.filter((k) => k.remote).flatMap((k) => k.prefixes)
+    .map((p) => p.replace(/\/\/$/, ""));
+}
 
 export function sourceKindOf(spec: string): Kind | undefined {
   const lower = spec.toLowerCase();

@@ -65,7 +65,7 @@ export async function connectTcp(
 
 /**
  * `tcp://host:port` — raw MJPEG (JPEGs back to back) over one persistent TCP connection, as
- * `rpicam-vid --listen -o tcp://0.0.0.0:9000` or `ffmpeg -f mjpeg tcp://…?listen` send it (seed 001).
+ * `rpicam-vid --listen -o tcp://0.0.0.0:9000` or `ffmpeg -f mjpeg tcp://…?listen` send it.
  */
 class TcpMjpegSource extends ReconnectingSource {
   constructor(

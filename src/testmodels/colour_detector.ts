@@ -2,7 +2,7 @@
  * A detector built from ONNX operators: for each class, the box is the bounding box of the pixels
  * of that class's colour family and the score is the mean of the family's main channel over those
  * pixels (so a region drawn with red 230 scores 230/255 ≈ 0.90). Output in one of the three YOLO
- * layouts of MPTA.md, with ultralytics-style metadata (names, imgsz, stride, task).
+ * layouts of docs/mpta.md, with ultralytics-style metadata (names, imgsz, stride, task).
  *
  * The YOLOv8 and YOLOv5 layouts carry two anchors per class: the box, and the same box 4 px larger
  * at 0.9× the score, which NMS must suppress (as neighbouring anchors overlap in real exports).

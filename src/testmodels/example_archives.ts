@@ -1,6 +1,6 @@
 /**
  * The example archives of `pipelines/` (built by `deno task pipelines`), also used by tests of
- * other modules: `car_frontal_full.mpta` (the pympta.md example with colour models: car+frontal
+ * other modules: `car_frontal_full.mpta` (the original worker's documented example with colour models: car+frontal
  * detection, brand and body-type branches, Redis and PostgreSQL actions) and
  * `car_detection_only.mpta` (detection only, no databases).
  */
@@ -19,7 +19,7 @@ export interface ExampleArchive {
 
 const json = (v: unknown) => new TextEncoder().encode(JSON.stringify(v, null, 2) + "\n");
 
-/** pipeline.json of the full example: the pympta.md example with `.onnx` models. */
+/** pipeline.json of the full example: the original worker's documented example with `.onnx` models. */
 export function fullExamplePipeline(): Record<string, unknown> {
   return {
     redis: { host: "127.0.0.1", port: 6379, db: 0 },
@@ -127,7 +127,8 @@ const FULL_FOLDER = "car_frontal_full";
 export const EXAMPLE_ARCHIVES: ExampleArchive[] = [
   {
     file: "car_frontal_full.mpta",
-    description: "pympta.md example: Car+Frontal detection, brand and body-type branches, " +
+    description:
+      "the original worker's example: Car+Frontal detection, brand and body-type branches, " +
       "Redis image + publish, PostgreSQL combined update (files in one top-level folder)",
     files() {
       const out: Record<string, Uint8Array> = {

@@ -1,10 +1,14 @@
 /**
- * The CMS backend's WebSocket connections (PROTOCOL.md "Transport", "Lifecycle"): one backend at a
+ * The CMS backend's WebSocket connections (docs/protocol.md "Transport", "Lifecycle"): one backend at a
  * time; a newer connection takes over and the older one is closed with 1008. When the backend goes
- * away the worker waits a grace period for it to come back before stopping everything.
+ * away the worker waits a grace period for it to come back before stopping everything. With a
+ * token, an upgrade without it (bearer header or `?token=`) is refused with 401 before it happens.
  */
+import { FailureLimiter } from "../auth/failure_limiter.ts";
+import { secretsEqual } from "../auth/secret_compare.ts";
 import { errorMessage, logger } from "../core/log.ts";
 import { metrics } from "../core/metrics.ts";
+import { LogThrottle } from "../core/log_throttle.ts";
 
 export const CLOSE_GOING_AWAY = 1001;
 export const CLOSE_POLICY = 1008;
@@ -17,9 +21,26 @@ export interface BackendHubOptions {
   onMessage(conn: BackendConnection, data: unknown): void;
   /** No backend came back within the grace period. */
   onGraceExpired(): void;
+  /** When set, a connection must present this token. */
+  token?: string;
 }
 
 const log = logger("backend");
+
+/** The token a connection presents: `Authorization: Bearer T` or `?token=T`. */
+function presentedToken(req: Request): string | undefined {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.get("authorization") ?? "");
+  if (m) return m[1];
+  return new URL(req.url).searchParams.get("token") ?? undefined;
+}
+
+function refused(reason: "missing" | "invalid" | "rate_limited"): void {
+  metrics.inc(
+    "detector_worker_backend_refused_total",
+    "Backend connections refused before the upgrade for a missing or wrong token",
+    { reason },
+  );
+}
 let nextId = 1;
 
 export class BackendConnection {
@@ -70,6 +91,8 @@ export class BackendHub {
   #grace: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
   readonly #maxBuffered: number;
+  readonly #failures = new FailureLimiter();
+  #throttle = new LogThrottle({ burst: 10 });
 
   constructor(private readonly opts: BackendHubOptions) {
     this.#maxBuffered = opts.maxBufferedBytes ?? 8 * 1024 * 1024;
@@ -84,8 +107,10 @@ export class BackendHub {
   }
 
   /** Answers a WebSocket upgrade request at `/`. */
-  upgrade(req: Request, remote: string): Response {
+  upgrade(req: Request, remote: string, address = remote): Response {
     if (this.#stopped) return new Response("shutting down", { status: 503 });
+    const refusal = this.#checkToken(req, remote, address);
+    if (refusal) return refusal;
     const { socket, response } = Deno.upgradeWebSocket(req);
     const conn = new BackendConnection(socket, remote, this.#maxBuffered);
     this.#all.add(conn);
@@ -102,6 +127,52 @@ export class BackendHub {
     };
     socket.onclose = (e) => this.#closed(conn, e.code, e.reason);
     return response;
+  }
+
+  #checkToken(req: Request, remote: string, address: string): Response | undefined {
+    const token = this.opts.token;
+    if (token === undefined) return undefined;
+    const unauthorized = (message: string) =>
+      Response.json({ error: message }, {
+        status: 401,
+        headers: { "www-authenticate": 'Bearer realm="detector run"' },
+      });
+    const waitMs = this.#failures.blockedFor(address);
+    if (waitMs > 0) {
+      refused("rate_limited");
+      return Response.json({ error: "too many wrong tokens from this address" }, {
+        status: 429,
+        headers: { "retry-after": String(Math.ceil(waitMs / 1000)) },
+      });
+    }
+    const given = presentedToken(req);
+    if (given === undefined) {
+      refused("missing");
+      this.#throttle.warn(
+        log,
+        `missing ${address}`,
+        "refused a backend connection without a token",
+        {
+          remote,
+        },
+      );
+      return unauthorized("backend token required: Authorization: Bearer TOKEN or ?token=TOKEN");
+    }
+    if (!secretsEqual(given, token)) {
+      this.#failures.fail(address);
+      refused("invalid");
+      this.#throttle.warn(
+        log,
+        `invalid ${address}`,
+        "refused a backend connection with a wrong token",
+        {
+          remote,
+        },
+      );
+      return unauthorized("wrong backend token");
+    }
+    this.#failures.succeed(address);
+    return undefined;
   }
 
   /** Sends to the current backend; false when there is none (the message is dropped). */

@@ -1,6 +1,6 @@
 /**
  * Maps pipeline branch results to the six `detection` fields of `imageDetection` and to
- * `currentCar` of `patchSession` (PROTOCOL.md).
+ * `currentCar` of `patchSession` (docs/protocol.md).
  */
 import type { BranchResult, PipelineResult } from "../pipeline/types.ts";
 

@@ -1,6 +1,6 @@
 /**
  * GPU figures for `stateReport`: only when a GPU execution provider is active (otherwise null,
- * as PROTOCOL.md asks), read from `nvidia-smi` with a short timeout.
+ * as docs/protocol.md says), read from `nvidia-smi` with a short timeout.
  */
 export interface GpuFigures {
   gpuUsage: number | null;

@@ -1,7 +1,8 @@
 /**
- * Backend → worker messages (PROTOCOL.md), validated at the edge. A frame that fails validation
+ * Backend → worker messages (docs/protocol.md), validated at the edge. A frame that fails validation
  * yields a `MessageError` whose text names the offending field; nothing here throws.
  */
+import { remoteSchemes } from "../sources/registry.ts";
 import type { Crop, SubscriptionSpec } from "./subscription_spec.ts";
 
 export const MAX_FRAME_BYTES = 1024 * 1024;
@@ -46,18 +47,8 @@ export const messageTypes = [
 const MAX_IDENTIFIER = 256;
 const MAX_URL = 4096;
 const MAX_LIST = 1000;
-const ALLOWED_STREAM_SCHEMES = [
-  "rtsp:",
-  "rtsps:",
-  "rtmp:",
-  "rtmps:",
-  "http:",
-  "https:",
-  "srt:",
-  "udp:",
-  "tcp:",
-  "testpattern:", // generated frames: demos and tests without a camera
-];
+/** Schemes of `rtspUrl`: every source kind a remote party may name (src/sources/registry.ts). */
+const STREAM_SCHEMES = remoteSchemes();
 
 class FieldError extends Error {}
 
@@ -332,7 +323,7 @@ export function subscription(v: unknown, path: string): SubscriptionSpec {
     modelUrl: modelUrl(v.modelUrl, `${path}.modelUrl`),
     modelId: integer(v.modelId, `${path}.modelId`, 0, Number.MAX_SAFE_INTEGER),
   };
-  if (has("rtspUrl")) spec.rtspUrl = url(v.rtspUrl, `${path}.rtspUrl`, ALLOWED_STREAM_SCHEMES);
+  if (has("rtspUrl")) spec.rtspUrl = url(v.rtspUrl, `${path}.rtspUrl`, STREAM_SCHEMES);
   if (has("snapshotUrl")) {
     spec.snapshotUrl = url(v.snapshotUrl, `${path}.snapshotUrl`, ["http:", "https:"]);
   }
@@ -357,7 +348,7 @@ export function subscription(v: unknown, path: string): SubscriptionSpec {
   return spec;
 }
 
-/** The `error` reply of PROTOCOL.md. */
+/** The `error` reply (docs/protocol.md). */
 export function errorReply(message: string, received: string | null) {
   return { type: "error", message, received };
 }

@@ -1,4 +1,4 @@
-/** The `stateReport` heartbeat (PROTOCOL.md): machine figures plus one entry per subscription. */
+/** The `stateReport` heartbeat (docs/protocol.md): machine figures plus one entry per subscription. */
 import { redactUrl } from "../core/redact.ts";
 import type { GpuFigures } from "./gpu_stats.ts";
 import type { SubscriptionSpec } from "./subscription_spec.ts";

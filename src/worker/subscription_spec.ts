@@ -1,4 +1,4 @@
-/** One camera subscription as the backend describes it (PROTOCOL.md "A subscription object"). */
+/** One camera subscription as the backend describes it (docs/protocol.md "The subscription object"). */
 export interface Crop {
   x1: number;
   y1: number;

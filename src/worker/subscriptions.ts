@@ -1,9 +1,10 @@
 /**
  * The set of running subscriptions and its reconcile against what the backend wants
- * (PROTOCOL.md `setSubscriptionList`, legacy `subscribe`/`unsubscribe`, `max_streams`).
+ * (docs/protocol.md `setSubscriptionList`, legacy `subscribe`/`unsubscribe`, `max_streams`).
  */
-import { logger } from "../core/log.ts";
+import { errorMessage, logger } from "../core/log.ts";
 import { metrics } from "../core/metrics.ts";
+import { redactText } from "../core/redact.ts";
 import { parametersDiffer, type SubscriptionSpec } from "./subscription_spec.ts";
 
 export interface RunningSubscription {
@@ -91,15 +92,26 @@ export class SubscriptionSet<T extends RunningSubscription> {
       if (await this.#stop(id)) out.removed.push(id);
     }));
     await Promise.all(plan.restart.map(async (spec) => {
-      await this.#replace(spec);
-      out.restarted.push(spec.subscriptionIdentifier);
+      const refused = await this.#replace(spec);
+      if (refused) out.refused.push(refused);
+      else out.restarted.push(spec.subscriptionIdentifier);
     }));
     for (const spec of plan.add) {
       if (this.#running.size >= this.maxStreams) {
-        out.refused.push(this.#refuse(spec));
+        out.refused.push(
+          this.#refuse(
+            "max_streams",
+            `max_streams (${this.maxStreams}) reached: subscription "${spec.subscriptionIdentifier}" was not started`,
+          ),
+        );
         continue;
       }
-      this.#running.set(spec.subscriptionIdentifier, this.start(spec));
+      const started = this.#start(spec);
+      if (typeof started === "string") {
+        out.refused.push(started);
+        continue;
+      }
+      this.#running.set(spec.subscriptionIdentifier, started);
       out.added.push(spec.subscriptionIdentifier);
     }
     if (out.added.length || out.removed.length || out.restarted.length || out.refused.length) {
@@ -131,10 +143,29 @@ export class SubscriptionSet<T extends RunningSubscription> {
     await Promise.all([...this.#running.keys()].map((id) => this.#stop(id)));
   }
 
-  /** Starts the new one before stopping the old, so a reader they share never stops. */
-  async #replace(spec: SubscriptionSpec): Promise<void> {
+  /** A running subscription, or why it cannot start (its source spec is refused). */
+  #start(spec: SubscriptionSpec): T | string {
+    try {
+      return this.start(spec);
+    } catch (err) {
+      return this.#refuse(
+        "source",
+        `subscription "${spec.subscriptionIdentifier}" was not started: ${
+          redactText(errorMessage(err))
+        }`,
+      );
+    }
+  }
+
+  /**
+   * Starts the new one before stopping the old, so a reader they share never stops. When the new
+   * one cannot start, the old one keeps running and the reason is returned.
+   */
+  async #replace(spec: SubscriptionSpec): Promise<string | undefined> {
     const old = this.#running.get(spec.subscriptionIdentifier);
-    this.#running.set(spec.subscriptionIdentifier, this.start(spec));
+    const started = this.#start(spec);
+    if (typeof started === "string") return started;
+    this.#running.set(spec.subscriptionIdentifier, started);
     await old?.stop();
   }
 
@@ -146,14 +177,13 @@ export class SubscriptionSet<T extends RunningSubscription> {
     return true;
   }
 
-  #refuse(spec: SubscriptionSpec): string {
+  #refuse(reason: "max_streams" | "source", message: string): string {
     metrics.inc(
       "detector_worker_subscriptions_refused_total",
-      "Subscriptions refused because max_streams was reached",
+      "Subscriptions not started: max_streams reached, or a source that cannot be read",
+      { reason },
     );
-    const msg =
-      `max_streams (${this.maxStreams}) reached: subscription "${spec.subscriptionIdentifier}" was not started`;
-    log.warn(msg);
-    return msg;
+    log.warn(message);
+    return message;
   }
 }

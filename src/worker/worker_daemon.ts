@@ -11,6 +11,7 @@ import { CropError } from "../sources/crop.ts";
 import { type BackendConnection, BackendHub } from "./backend_connection.ts";
 import { DisplaySessions } from "./display_sessions.ts";
 import { type GpuFigures, readGpuFigures } from "./gpu_stats.ts";
+import { policyRefusal, type UrlPolicy } from "./host_allow_list.ts";
 import { LogThrottle } from "../core/log_throttle.ts";
 import { type BackendMessage, errorReply, parseMessage } from "./messages.ts";
 import { stateReport } from "./state_report.ts";
@@ -27,6 +28,10 @@ export interface WorkerSettings {
   minIntervalMs: number;
   /** First retry delay of a model that failed to load (default 2 s). */
   modelRetryMs?: number;
+  /** Backend connections must present this token (`--backend-token`). */
+  backendToken?: string;
+  /** Hosts the backend may point streams and model downloads at (`--allow-hosts`). */
+  urlPolicy?: UrlPolicy;
 }
 
 export interface WorkerDeps {
@@ -63,6 +68,7 @@ export class WorkerDaemon {
     );
     this.hub = new BackendHub({
       graceMs: s.graceMs,
+      token: s.backendToken,
       onOpen: (conn) => conn.send(this.stateReport(), false),
       onMessage: (conn, data) => this.#onMessage(conn, data),
       onGraceExpired: () =>
@@ -104,7 +110,7 @@ export class WorkerDaemon {
             });
           }
           const addr = info.remoteAddr as Deno.NetAddr;
-          return this.hub.upgrade(req, `${addr.hostname}:${addr.port}`);
+          return this.hub.upgrade(req, `${addr.hostname}:${addr.port}`, addr.hostname);
         },
       },
       {
@@ -230,26 +236,31 @@ export class WorkerDaemon {
         }
         return;
       case "setSubscriptionList": {
-        msg.rejected.slice(0, MAX_ERROR_REPLIES_PER_MESSAGE).forEach((e) =>
+        const rejected = [...msg.rejected];
+        const allowed = msg.subscriptions.filter((s) => {
+          const refusal = this.#policyRefusal(s);
+          if (refusal) rejected.push(refusal);
+          return !refusal;
+        });
+        rejected.slice(0, MAX_ERROR_REPLIES_PER_MESSAGE).forEach((e) =>
           this.#reply(conn, e, msg.type)
         );
-        if (msg.rejected.length > MAX_ERROR_REPLIES_PER_MESSAGE) {
+        if (rejected.length > MAX_ERROR_REPLIES_PER_MESSAGE) {
           this.#reply(
             conn,
-            `${msg.rejected.length - MAX_ERROR_REPLIES_PER_MESSAGE} more subscriptions refused`,
+            `${rejected.length - MAX_ERROR_REPLIES_PER_MESSAGE} more subscriptions refused`,
             msg.type,
           );
         }
-        this.#enqueueControl(
-          () => this.subscriptions.reconcile(msg.subscriptions),
-          conn,
-          msg.type,
-        );
+        this.#enqueueControl(() => this.subscriptions.reconcile(allowed), conn, msg.type);
         return;
       }
-      case "subscribe":
+      case "subscribe": {
+        const refusal = this.#policyRefusal(msg.subscription);
+        if (refusal) return this.#reply(conn, refusal, msg.type);
         this.#enqueueControl(() => this.subscriptions.upsert(msg.subscription), conn, msg.type);
         return;
+      }
       case "unsubscribe":
         this.#enqueueControl(
           async () => {
@@ -264,6 +275,19 @@ export class WorkerDaemon {
         );
         return;
     }
+  }
+
+  #policyRefusal(spec: SubscriptionSpec): string | undefined {
+    const policy = this.deps.settings.urlPolicy;
+    if (!policy) return undefined;
+    const refusal = policyRefusal(spec, policy);
+    if (refusal) {
+      metrics.inc(
+        "detector_worker_hosts_refused_total",
+        "Subscriptions refused because a stream or model host is not in the allow-list",
+      );
+    }
+    return refusal;
   }
 
   /** Subscription changes run one after another, in arrival order, with a bounded queue. */

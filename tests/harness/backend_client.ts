@@ -36,9 +36,21 @@ export interface BackendClient {
   close(code?: number, reason?: string): Promise<void>;
 }
 
-/** Connects to the worker whose HTTP base URL is `url` (`http://host:port`). */
-export async function connectBackend(url: string, timeoutMs = 10_000): Promise<BackendClient> {
-  const socket = new WebSocket(url.replace(/^http/, "ws").replace(/\/?$/, "/"));
+/**
+ * Connects to the worker whose HTTP base URL is `url` (`http://host:port`, or with a path and
+ * query such as `/?token=T`); `headers` go with the upgrade request (e.g. a bearer token).
+ */
+export async function connectBackend(
+  url: string,
+  timeoutMs = 10_000,
+  headers?: Record<string, string>,
+): Promise<BackendClient> {
+  const wsUrl = url.replace(/^http/, "ws");
+  const socket = new WebSocket(
+    new URL(wsUrl).pathname === "/" && !wsUrl.includes("?") ? wsUrl.replace(/\/?$/, "/") : wsUrl,
+    // @ts-ignore: Deno's WebSocket takes headers for the upgrade request
+    headers ? { headers } : undefined,
+  );
   const received: Received[] = [];
   const watchers = new Set<() => void>();
   let closeInfo: { code: number; reason: string } | undefined;

@@ -142,6 +142,27 @@ export class Page {
     return (r.result as { value: T }).value;
   }
 
+  /**
+   * Answers every HTTP authentication challenge of this tab with these credentials, as a person
+   * typing them into the browser's login prompt would.
+   */
+  async useCredentials(username: string, password: string): Promise<void> {
+    const mine = (sessionId?: string) => sessionId === this.sessionId;
+    this.cdp.on("Fetch.requestPaused", (p, sessionId) => {
+      if (!mine(sessionId)) return;
+      this.cdp.send("Fetch.continueRequest", { requestId: p.requestId }, this.sessionId)
+        .catch(() => {});
+    });
+    this.cdp.on("Fetch.authRequired", (p, sessionId) => {
+      if (!mine(sessionId)) return;
+      this.cdp.send("Fetch.continueWithAuth", {
+        requestId: p.requestId,
+        authChallengeResponse: { response: "ProvideCredentials", username, password },
+      }, this.sessionId).catch(() => {});
+    });
+    await this.cdp.send("Fetch.enable", { handleAuthRequests: true }, this.sessionId);
+  }
+
   /** A PNG of the visible viewport. */
   async screenshot(): Promise<Uint8Array> {
     const r = await this.cdp.send("Page.captureScreenshot", { format: "png" }, this.sessionId);

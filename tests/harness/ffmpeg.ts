@@ -95,7 +95,7 @@ export async function serveMjpegOverTcp(
 }
 
 /** Waits until ffmpeg listens, without connecting (a probe connection would be ffmpeg's one client). */
-async function listening(port: number, child: Child, timeoutMs = 10_000): Promise<void> {
+export async function listening(port: number, child: Child, timeoutMs = 10_000): Promise<void> {
   const hex = port.toString(16).toUpperCase().padStart(4, "0");
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {

@@ -26,10 +26,15 @@ interface Det {
   class: string;
   box: number[];
   confidence: number;
-  branches?: Record<string, { class: string; field: string; confidence: number }>;
 }
 
-Deno.test("detect --mpta: root detections with brand and body type from the branches; --annotate", async () => {
+interface Branch {
+  class: string | null;
+  confidence: number | null;
+  fields: Record<string, unknown>;
+}
+
+Deno.test("detect --mpta: root detections, brand and body type from the branches, planned writes; --annotate", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const scene = structuredClone(CAR_SCENE);
@@ -55,14 +60,22 @@ Deno.test("detect --mpta: root detections with brand and body type from the bran
     frontal.box.forEach((v, i) =>
       assert.ok(Math.abs(v - [360, 400, 680, 540][i]) <= 2, `${frontal.box}`)
     );
+    // the body type classifier crops the Car region, the brand classifier the Frontal one
+    const branches = j.branches as Record<string, Branch>;
     assert.deepEqual(
-      [car.branches!.car_bodytype_cls_v1.class, car.branches!.car_bodytype_cls_v1.field],
-      ["SUV", "body_type"],
+      [branches.car_bodytype_cls_v1.class, branches.car_bodytype_cls_v1.fields],
+      ["SUV", { body_type: "SUV" }],
     );
     assert.deepEqual(
-      [frontal.branches!.car_brand_cls_v1.class, frontal.branches!.car_brand_cls_v1.field],
-      ["Ford", "brand"],
+      [branches.car_brand_cls_v1.class, branches.car_brand_cls_v1.fields],
+      ["Ford", { brand: "Ford" }],
     );
+    // the event's writes are planned, not done
+    const writes = j.writes as { sink: string; op: string; fields?: Record<string, unknown> }[];
+    assert.deepEqual(writes.find((w) => w.op === "upsert")?.fields, {
+      car_brand: "Ford",
+      car_body_type: "SUV",
+    });
     const meta = await sharp(await Deno.readFile(`${dir}/out.jpg`)).metadata();
     assert.equal(meta.format, "jpeg");
     assert.equal(meta.width, 1280);
@@ -188,7 +201,13 @@ Deno.test("detect --backend auto falls back to wasm with one log line when nativ
     assert.match(lines[0], /DETECTOR_NATIVE_BACKEND=off/);
     const dets = r.json!.detections as Det[];
     assert.deepEqual(dets.map((d) => d.class).sort(), ["Car", "Frontal"]);
-    assert.ok(dets.every((d) => d.branches), "branches ran on wasm too");
+    const branches = r.json!.branches as Record<string, Branch>;
+    assert.deepEqual(
+      Object.keys(branches).sort(),
+      ["car_bodytype_cls_v1", "car_brand_cls_v1"],
+      "branches ran on wasm too",
+    );
+    assert.ok(Object.values(branches).every((b) => b.class), JSON.stringify(branches));
     const forced = await detect([
       `${dir}/car.jpg`,
       "--mpta",

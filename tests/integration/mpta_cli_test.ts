@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { runDetector } from "../harness/detector.ts";
+import { solidJpeg } from "../harness/jpeg_fixtures.ts";
+import { unzipSync } from "fflate";
 import { zipDeterministic } from "../../src/mpta/pack.ts";
 import {
   EXAMPLE_ARCHIVES,
@@ -181,6 +183,60 @@ Deno.test("mpta pack: folder → deterministic archive that validates; invalid f
     const e = await run(["mpta", "pack", empty, "-o", `${dir}/d.mpta`]);
     assert.notEqual(e.code, 0);
     assert.match(e.out, /no pipeline\.json at the top of the folder/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("mpta pack: a shipped archive unzipped as is (pipeline.json one level down) packs back to the same bytes", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const shipped = await Deno.readFile(`${pipelines}car_frontal_full.mpta`);
+    for (const [name, bytes] of Object.entries(unzipSync(shipped))) {
+      const path = `${dir}/unpacked/${name}`;
+      await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+      await Deno.writeFile(path, bytes);
+    }
+    const r = await run(["mpta", "pack", `${dir}/unpacked`, "-o", `${dir}/again.mpta`]);
+    assert.equal(r.code, 0, r.out);
+    assert.deepEqual(await Deno.readFile(`${dir}/again.mpta`), shipped);
+    await Deno.mkdir(`${dir}/unpacked/second`);
+    await Deno.writeTextFile(`${dir}/unpacked/second/pipeline.json`, "{}");
+    const two = await run(["mpta", "pack", `${dir}/unpacked`, "-o", `${dir}/two.mpta`]);
+    assert.equal(two.code, 2, two.out);
+    assert.match(two.out, /pipeline\.json in several subfolders/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("mpta extract: the files of a shipped archive, usable by detect and packed back to the same bytes", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const x = await run([
+      "mpta",
+      "extract",
+      `${pipelines}car_detection_only.mpta`,
+      "-o",
+      `${dir}/car/`,
+    ]);
+    assert.equal(x.code, 0, x.out);
+    assert.match(x.out, /car\/car_detection_v1\.onnx \(\d+ bytes\)/);
+    const again = await run(["mpta", "pack", `${dir}/car`, "-o", `${dir}/again.mpta`]);
+    assert.equal(again.code, 0, again.out);
+    assert.deepEqual(
+      await Deno.readFile(`${dir}/again.mpta`),
+      await Deno.readFile(`${pipelines}car_detection_only.mpta`),
+    );
+    const frame = `${dir}/frame.jpg`;
+    await Deno.writeFile(frame, await solidJpeg(320, 240));
+    const d = await run(["detect", frame, "--model", `${dir}/car/car_detection_v1.onnx`]);
+    assert.equal(d.code, 0, d.out);
+    assert.match(d.out, /"detections": \[/);
+    const bad = await run(["mpta", "extract", `${dir}/frame.jpg`, "-o", `${dir}/bad`]);
+    assert.equal(bad.code, 1, bad.out);
+    assert.match(bad.out, /not a ZIP archive/);
+    await assert.rejects(() => Deno.stat(`${dir}/bad`));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

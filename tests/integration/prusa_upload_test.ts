@@ -163,6 +163,8 @@ Deno.test("5xx: retried with backoff, then exit 5", async () => {
     assert.equal(snapshots.length, 3, "one attempt and two retries");
     assert.match(r.output, /HTTP 500/);
     assert.match(r.output, /retryInS=/);
+    const last = r.output.trim().split("\n").at(-1) ?? "";
+    assert.match(last, / ERROR .*upload failed/, "the failure is the last log line, at its level");
     assertNoToken(r.output);
   });
 });

@@ -1,10 +1,14 @@
 /** `detector replay` options: --every, --annotate (folder, MP4), --dry-run, --serve, bad input. */
 import assert from "node:assert/strict";
 import sharp from "sharp";
+import { launchChromium } from "../harness/chromium.ts";
 import { runDetector } from "../harness/detector.ts";
+import { startFfmpeg } from "../harness/ffmpeg.ts";
+import { eventually } from "../harness/process.ts";
 import { startRedis } from "../harness/redis.ts";
 import { detectionOnlyArchive, fullArchive, readLines } from "../harness/replay_fixtures.ts";
 import { makeTestVideo } from "../harness/test_video.ts";
+import { snapshotView, tileView } from "../harness/viewer_probe.ts";
 
 Deno.test("detection-only archive with --every and --annotate DIR / OUT.mp4", async () => {
   const dir = await Deno.makeTempDir({ prefix: "replay_opts_" });
@@ -59,8 +63,11 @@ Deno.test("detection-only archive with --every and --annotate DIR / OUT.mp4", as
       `${dir}/b.jsonl`,
       "--annotate",
       mp4,
+      "--size",
+      "320x180",
     ]);
     assert.equal((await child2.status).code, 0, child2.output());
+    assert.match(child2.output(), /analysis_size=320x180/);
     const probe = await new Deno.Command("ffprobe", {
       args: [
         "-v",
@@ -118,6 +125,7 @@ Deno.test("--dry-run prints the writes and writes nothing", async () => {
     );
     assert.deepEqual(await (await redis.client()).keys("*"), []);
     assert.ok(!/unreachable/.test(out), "no connection attempted");
+    assert.ok(!/wait in .*spool/.test(out), "a dry run spools nothing");
     const lines = await readLines(`${dir}/f.jsonl`);
     assert.equal(lines.filter((l) => l.writes?.length === 4).length, 2);
   } finally {
@@ -149,9 +157,35 @@ Deno.test("--serve shows the annotated replay in the viewer", async () => {
       const jpeg = new Uint8Array(await res.arrayBuffer());
       const meta = await sharp(jpeg).metadata();
       assert.deepEqual([meta.format, meta.width, meta.height], ["jpeg", video.width, video.height]);
-      const page = await fetch(`${m[1]}/`);
-      assert.equal(page.status, 200);
-      await page.body?.cancel();
+      // The replay ended: its last annotated frame stays in the viewer, and ffmpeg reads it.
+      const browser = await launchChromium();
+      try {
+        const page = await browser.newPage();
+        await page.navigate(`${m[1]}/`);
+        const last = await snapshotView(page, "replay");
+        assert.equal(last.width, video.width);
+        await eventually(
+          async () => (await tileView(page, "replay")).hash === last.hash,
+          "the viewer's tile to show the last frame",
+        );
+      } finally {
+        await browser.close();
+      }
+      const ffmpeg = startFfmpeg([
+        "-loglevel",
+        "error",
+        "-f",
+        "mpjpeg",
+        "-i",
+        `${m[1]}/cameras/replay/stream.mjpg`,
+        "-frames:v",
+        "1",
+        "-c",
+        "copy",
+        `${dir}/last.jpg`,
+      ]);
+      assert.equal((await ffmpeg.status).code, 0, ffmpeg.output());
+      assert.deepEqual(await Deno.readFile(`${dir}/last.jpg`), jpeg);
     } finally {
       const status = await child.stop();
       assert.equal(status.code, 0, child.output());

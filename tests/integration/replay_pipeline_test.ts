@@ -48,6 +48,8 @@ Deno.test("replay through the full example: one session per pass, Redis keys, ev
     const output = child.output();
     assert.equal(status.code, 0, output);
     assert.ok(!/ETA/.test(output), "no progress bar when stderr is not a terminal");
+    const spool = new RegExp(`writes go to Redis and PostgreSQL; .* wait in ${dir}/spool`);
+    assert.match(output, spool, "says up front where writes wait while a server is down");
 
     const lines = await readLines(out);
     assert.equal(lines.length, video.frames);

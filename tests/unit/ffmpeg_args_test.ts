@@ -60,7 +60,18 @@ Deno.test("ffmpeg args: copy mode passes MJPEG through", () => {
 });
 
 Deno.test("ffmpeg specs: which specs are video", () => {
-  for (const yes of ["rtsp://a/b", "RTSPS://a/b", "ffmpeg:udp://x", "file:/a.mp4", "/a/b.MKV"]) {
+  for (
+    const yes of [
+      "rtsp://a/b",
+      "RTSPS://a/b",
+      "rtmp://a/b",
+      "srt://h:1",
+      "udp://h:1",
+      "ffmpeg:udp://x",
+      "file:/a.mp4",
+      "/a/b.MKV",
+    ]
+  ) {
     assert.ok(isFfmpegSpec(yes), yes);
   }
   for (const no of ["http://a/b.jpg", "dir:/x", "/a/b.jpg", "testpattern:", "tcp://h:1"]) {

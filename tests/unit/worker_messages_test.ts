@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { remoteSchemes, sourceKindOf } from "../../src/sources/registry.ts";
+import { readerSpec } from "../../src/sources/shared_readers.ts";
 import { MAX_FRAME_BYTES, parseMessage } from "../../src/worker/messages.ts";
 
 const sub = (over: Record<string, unknown> = {}) => ({
@@ -183,4 +185,25 @@ Deno.test("the small messages", () => {
     ok: true,
     message: { type: "unsubscribe", subscriptionIdentifier: "display-001;cam-001" },
   });
+});
+
+Deno.test("rtspUrl schemes are the source registry's remote kinds; local inputs are refused", () => {
+  const schemes = remoteSchemes();
+  for (const s of ["rtsp:", "rtsps:", "rtmp:", "rtmps:", "srt:", "udp:", "http:", "tcp:"]) {
+    assert.ok(schemes.includes(s), `${s} in ${schemes}`);
+  }
+  for (const scheme of schemes) {
+    const url = scheme === "testpattern:" ? "testpattern:?fps=2" : `${scheme}//10.0.0.5:9000/cam`;
+    const r = parseMessage(JSON.stringify({ type: "subscribe", payload: sub({ rtspUrl: url }) }));
+    assert.ok(r.ok, `${url}: ${!r.ok && r.error}`);
+    // what the worker accepts, a source kind reads
+    assert.ok(sourceKindOf(readerSpec(url)), url);
+  }
+  for (const url of ["ffmpeg:rtsp://cam/x", "file:///etc/passwd", "dir:/srv/frames", "ftp://h/x"]) {
+    refused(
+      { type: "subscribe", payload: sub({ rtspUrl: url }) },
+      /"payload\.rtspUrl" has scheme "[a-z]+:"; allowed: .*rtmp:.*udp:/,
+      "subscribe",
+    );
+  }
 });

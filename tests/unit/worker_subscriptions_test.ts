@@ -116,3 +116,29 @@ Deno.test("legacy subscribe upserts one and leaves the others; unsubscribe remov
   assert.equal(await set.remove("d;a"), false);
   assert.deepEqual(set.list().map((s) => s.spec.subscriptionIdentifier), ["d;b"]);
 });
+
+Deno.test("a subscription whose source cannot be built is refused with the reason; the rest go on", async () => {
+  FakeSub.started = [];
+  const set = new SubscriptionSet((s) => {
+    if (s.rtspUrl?.includes("#")) throw new Error(`unknown source option "bogus"`);
+    return new FakeSub(s);
+  }, 10);
+  const out = await set.reconcile([
+    spec("d1;a"),
+    spec("d1;bad", { rtspUrl: "rtsp://cams/x#bogus=1" }),
+    spec("d1;c"),
+  ]);
+  assert.deepEqual(out.added, ["d1;a", "d1;c"]);
+  assert.equal(out.refused.length, 1);
+  assert.match(out.refused[0], /"d1;bad" was not started: unknown source option "bogus"/);
+  assert.equal(set.get("d1;bad"), undefined);
+  // a changed spec that cannot start: refused, the running one stays
+  const again = await set.reconcile([
+    spec("d1;a", { rtspUrl: "rtsp://cams/a#bogus=2" }),
+    spec("d1;c"),
+  ]);
+  assert.deepEqual(again.restarted, []);
+  assert.match(again.refused[0], /"d1;a" was not started/);
+  assert.equal(set.get("d1;a")?.spec.rtspUrl, "rtsp://cams/a");
+  assert.equal((set.get("d1;a") as FakeSub).stopped, false);
+});
