@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { errorMessage, logger } from "../core/log.ts";
+import { metrics } from "../core/metrics.ts";
 import { commandSettings } from "../config/mod.ts";
 import { runReplay } from "../replay/replay.ts";
 import { addSettingOptions, resolveCommand } from "./setting_options.ts";
@@ -103,7 +104,7 @@ Examples:
           out: o.out,
           annotate: o.annotate,
           dryRun: Boolean(o.dryRun),
-          serve: o.serve ? parseListen(o.serve) : undefined,
+          serve: o.serve ? { ...parseListen(o.serve), metrics } : undefined,
           tracking: v.tracking,
           sessionCooldownMs: v.sessionCooldown,
           spoolDir: v.spoolDir,

@@ -1,12 +1,14 @@
 import type { Command } from "commander";
 import { FrameCache } from "../core/frame_cache.ts";
 import { logger } from "../core/log.ts";
+import { metrics } from "../core/metrics.ts";
 import type { ServeContext } from "../http/context.ts";
 import { Router } from "../http/router.ts";
 import { opsRoutes } from "../http/routes/ops_routes.ts";
 import { startHttpServer } from "../http/server.ts";
 import { openArchive } from "../mpta/archive.ts";
 import { createPipelineRunner } from "../pipeline/runner.ts";
+import { collectFfmpegChildren } from "../sources/ffmpeg_process.ts";
 import { SharedReaders } from "../sources/shared_readers.ts";
 import { ModelStore } from "../worker/model_store.ts";
 import { PipelinePool } from "../worker/pipeline_pool.ts";
@@ -117,7 +119,9 @@ export async function runWorker(config: RunConfig): Promise<void> {
     targetFps: config.targetFps,
     shutdown: shutdownController.signal,
     defaultCamera: () => undefined,
+    metrics,
   };
+  collectFfmpegChildren(metrics);
   await daemon.start();
   const server = startHttpServer(
     new Router().add(...daemon.routes(), ...opsRoutes(ctx)),

@@ -20,7 +20,7 @@ import { onShutdown } from "./shutdown.ts";
 import { ffmpegKeys, ffmpegSourceOptions } from "./ffmpeg_options.ts";
 import { connectKeys, connectSettings } from "./prusa_connect.ts";
 import { addSettingOptions, resolveCommand } from "./setting_options.ts";
-import { stopAllChildren } from "../sources/ffmpeg_process.ts";
+import { collectFfmpegChildren, stopAllChildren } from "../sources/ffmpeg_process.ts";
 import { ingestConfigured, PUSH_MAX_FRAME_BYTES, startIngest } from "../push/ingest_setup.ts";
 import { pushRoutes } from "../push/push_routes.ts";
 import { uploadRoutes } from "../push/upload_routes.ts";
@@ -244,6 +244,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     targetFps: opts.targetFps,
     shutdown: shutdownController.signal,
     defaultCamera: () => sources.names()[0] ?? cache.cameras()[0],
+    metrics,
   };
 
   const ingest = await startIngest(cache, {
@@ -257,6 +258,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     maxMessagesPerSecond: opts.pushMaxMessages,
     pulled: (camera) => sources.has(camera),
     host: opts.host,
+    metrics,
   });
   const prusa = opts.prusa &&
     await preparePrusaConsumer(opts.prusa, cache, named.map((n) => n.name));
@@ -280,6 +282,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   const server = startHttpServer(router, opts.host, opts.port);
   await sources.reconcile(named);
   prusa?.start();
+  collectFfmpegChildren(metrics);
   onShutdown(stopAllChildren);
   onShutdown(async () => {
     shutdownController.abort();

@@ -1,7 +1,7 @@
 import type { FrameCache } from "../core/frame_cache.ts";
 import type { Frame } from "../core/frame.ts";
 import { logger } from "../core/log.ts";
-import { metrics } from "../core/metrics.ts";
+import type { Metrics } from "../core/metrics.ts";
 import { jsonError } from "./responses.ts";
 import { LogThrottle } from "../core/log_throttle.ts";
 
@@ -17,6 +17,8 @@ export interface ServeContext {
   shutdown: AbortSignal;
   /** The camera that `/stream.mjpg` and `/snapshot.jpg` serve. */
   defaultCamera(): string | undefined;
+  /** The registry the routes count into and `/metrics` shows. */
+  metrics: Metrics;
 }
 
 /** The camera named in the route, or a 404 JSON response listing the known ones. */
@@ -26,7 +28,7 @@ export function resolveCamera(ctx: ServeContext, name: string | undefined): stri
     return d ?? jsonError(404, "no camera configured", { cameras: [] });
   }
   if (!ctx.cache.has(name)) {
-    metrics.inc(
+    ctx.metrics.inc(
       "detector_http_not_found_total",
       "Requests for a camera or path that does not exist",
       {

@@ -7,6 +7,7 @@ import { opsRoutes } from "./routes/ops_routes.ts";
 import { snapshotRoutes } from "./routes/snapshot_routes.ts";
 import { streamRoutes } from "./routes/stream_routes.ts";
 import { viewerRoutes } from "./routes/viewer_routes.ts";
+import { declareSseMetrics } from "./sse_stream.ts";
 
 /** What a subcommand adds to the frame routes, and who guards them. */
 export interface ServeRoutes {
@@ -24,6 +25,7 @@ export interface ServeRoutes {
 export function serveRouter(ctx: ServeContext, extra: ServeRoutes = {}): Router {
   const guard = extra.guard;
   const guarded = (routes: Route[]) => guard ? routes.map((r) => guard.route(r)) : routes;
+  declareSseMetrics(ctx.metrics);
   return new Router().add(
     ...extra.open ?? [],
     ...guarded([

@@ -1,5 +1,6 @@
 import type { FrameCache } from "../core/frame_cache.ts";
 import { logger } from "../core/log.ts";
+import type { Metrics } from "../core/metrics.ts";
 import { HistoryStore } from "../history/history_store.ts";
 import type { IngestServices } from "./ingest_services.ts";
 import { MqttIngest } from "./mqtt_ingest.ts";
@@ -23,6 +24,7 @@ export interface IngestOptions {
   pulled: (camera: string) => boolean;
   /** The bind address, to warn when unauthenticated uploads are reachable from the network. */
   host: string;
+  metrics: Metrics;
 }
 
 /** Default largest pushed frame when `--max-frame-bytes` is not given. */
@@ -51,6 +53,7 @@ export async function startIngest(
     secret: opts.pushSecret,
     sink,
     maxMessagesPerSecond: opts.maxMessagesPerSecond,
+    metrics: opts.metrics,
   });
   let history: HistoryStore | undefined;
   if (opts.historyDir) {

@@ -1,6 +1,6 @@
 import { checkJpeg } from "../core/jpeg.ts";
 import { errorMessage, logger } from "../core/log.ts";
-import { metrics } from "../core/metrics.ts";
+import type { Metrics } from "../core/metrics.ts";
 import { jsonError } from "../http/responses.ts";
 import {
   CLOSE_POLICY,
@@ -21,6 +21,8 @@ export interface PushServerOptions {
   maxConnections?: number;
   /** Messages per second taken from all connections together; 0 = no cap. */
   maxMessagesPerSecond?: number;
+  /** Where the open connections are shown. */
+  metrics: Metrics;
 }
 
 /** Default cap of WebSocket messages per second over all push connections. */
@@ -28,14 +30,6 @@ export const PUSH_MAX_MESSAGES_PER_SECOND = 20_000;
 
 const log = logger("push");
 const encoder = new TextEncoder();
-let open = 0;
-
-metrics.collect(() => [{
-  name: "detector_push_ws_connections",
-  type: "gauge",
-  help: "Open WebSocket push connections",
-  value: open,
-}]);
 
 /** Close reasons are limited to 123 bytes by RFC 6455. */
 function closeReason(text: string): string {
@@ -52,6 +46,7 @@ export class PushServer {
   #handshakeTimeoutMs: number;
   #maxConnections: number;
   #sockets = new Set<WebSocket>();
+  #open = 0;
   #throttle = new LogThrottle({ windowMs: 5000 });
   #rate: PushRateGuard;
 
@@ -62,6 +57,12 @@ export class PushServer {
     this.#handshakeTimeoutMs = opts.handshakeTimeoutMs ?? 10_000;
     this.#maxConnections = opts.maxConnections ?? 1024;
     this.#rate = new PushRateGuard(opts.maxMessagesPerSecond ?? PUSH_MAX_MESSAGES_PER_SECOND);
+    opts.metrics.collect(() => [{
+      name: "detector_push_ws_connections",
+      type: "gauge",
+      help: "Open WebSocket push connections",
+      value: this.#open,
+    }]);
   }
 
   handle(req: Request, info: Deno.ServeHandlerInfo): Response {
@@ -140,7 +141,7 @@ export class PushServer {
     }, this.#handshakeTimeoutMs);
 
     socket.onopen = () => {
-      open++;
+      this.#open++;
       this.#sockets.add(socket);
     };
     socket.onmessage = (e: MessageEvent) => {
@@ -195,7 +196,7 @@ export class PushServer {
     socket.onclose = (e: CloseEvent) => {
       clearTimeout(timer);
       this.#rate.close();
-      if (this.#sockets.delete(socket)) open--;
+      if (this.#sockets.delete(socket)) this.#open--;
       if (closed) return;
       closed = true;
       if (parser.midway) {

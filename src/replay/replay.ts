@@ -5,6 +5,7 @@
  */
 import { FrameCache } from "../core/frame_cache.ts";
 import { errorMessage, type Logger, logger } from "../core/log.ts";
+import type { Metrics } from "../core/metrics.ts";
 import type { ServeContext } from "../http/context.ts";
 import { serveRouter } from "../http/serve_routes.ts";
 import { type HttpServer, startHttpServer } from "../http/server.ts";
@@ -29,7 +30,7 @@ export interface ReplayOptions {
   out?: string;
   annotate?: string;
   dryRun: boolean;
-  serve?: { host: string; port: number };
+  serve?: { host: string; port: number; metrics: Metrics };
   tracking: TrackingMode;
   sessionCooldownMs: number;
   spoolDir: string;
@@ -151,6 +152,7 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplayOutcome> {
         targetFps: Math.max(1, Math.ceil(info.fps)),
         shutdown: shutdown.signal,
         defaultCamera: () => VIEWER_CAMERA,
+        metrics: opts.serve.metrics,
       };
       server = startHttpServer(serveRouter(ctx), opts.serve.host, opts.serve.port);
       log.info(`listening on ${server.url}`, { camera: VIEWER_CAMERA });
