@@ -124,7 +124,7 @@ export async function runWorker(config: RunConfig): Promise<void> {
   collectFfmpegChildren(metrics);
   await daemon.start();
   const server = startHttpServer(
-    new Router().add(...daemon.routes(), ...opsRoutes(ctx)),
+    new Router(metrics).add(...daemon.routes(), ...opsRoutes(ctx)),
     config.host,
     config.port,
   );

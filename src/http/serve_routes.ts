@@ -26,7 +26,7 @@ export function serveRouter(ctx: ServeContext, extra: ServeRoutes = {}): Router 
   const guard = extra.guard;
   const guarded = (routes: Route[]) => guard ? routes.map((r) => guard.route(r)) : routes;
   declareSseMetrics(ctx.metrics);
-  return new Router().add(
+  return new Router(ctx.metrics).add(
     ...extra.open ?? [],
     ...guarded([
       ...extra.guarded ?? [],

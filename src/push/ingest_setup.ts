@@ -48,12 +48,15 @@ export async function startIngest(
   opts: IngestOptions,
 ): Promise<{ services: IngestServices; stop: () => Promise<void> }> {
   const mqttSpecs = opts.mqtt.map(parseMqttUrl);
-  const sink = new PushSink(cache, { maxFrameBytes: opts.maxFrameBytes, pulled: opts.pulled });
+  const sink = new PushSink(cache, {
+    maxFrameBytes: opts.maxFrameBytes,
+    pulled: opts.pulled,
+    metrics: opts.metrics,
+  });
   const push = new PushServer({
     secret: opts.pushSecret,
     sink,
     maxMessagesPerSecond: opts.maxMessagesPerSecond,
-    metrics: opts.metrics,
   });
   let history: HistoryStore | undefined;
   if (opts.historyDir) {
@@ -61,6 +64,7 @@ export async function startIngest(
       dir: opts.historyDir,
       keep: opts.historyKeep,
       minIntervalMs: opts.historyIntervalMs,
+      metrics: opts.metrics,
     });
     await history.open(cache, (camera) => {
       if (opts.pulled(camera)) return;

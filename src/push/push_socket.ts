@@ -1,6 +1,5 @@
 import { checkJpeg } from "../core/jpeg.ts";
 import { errorMessage, logger } from "../core/log.ts";
-import type { Metrics } from "../core/metrics.ts";
 import { jsonError } from "../http/responses.ts";
 import {
   CLOSE_POLICY,
@@ -9,7 +8,7 @@ import {
   PushStreamParser,
 } from "./push_handshake.ts";
 import { verifyPushToken } from "./push_token.ts";
-import { countRejected, type PushSink } from "./push_sink.ts";
+import type { PushSink } from "./push_sink.ts";
 import { LogThrottle } from "../core/log_throttle.ts";
 import { PushRateGuard } from "./push_rate_guard.ts";
 
@@ -21,8 +20,6 @@ export interface PushServerOptions {
   maxConnections?: number;
   /** Messages per second taken from all connections together; 0 = no cap. */
   maxMessagesPerSecond?: number;
-  /** Where the open connections are shown. */
-  metrics: Metrics;
 }
 
 /** Default cap of WebSocket messages per second over all push connections. */
@@ -57,7 +54,7 @@ export class PushServer {
     this.#handshakeTimeoutMs = opts.handshakeTimeoutMs ?? 10_000;
     this.#maxConnections = opts.maxConnections ?? 1024;
     this.#rate = new PushRateGuard(opts.maxMessagesPerSecond ?? PUSH_MAX_MESSAGES_PER_SECOND);
-    opts.metrics.collect(() => [{
+    opts.sink.metrics.collect(() => [{
       name: "detector_push_ws_connections",
       type: "gauge",
       help: "Open WebSocket push connections",
@@ -67,7 +64,7 @@ export class PushServer {
 
   handle(req: Request, info: Deno.ServeHandlerInfo): Response {
     if (!this.#secret) {
-      countRejected("ws", "disabled");
+      this.#sink.countRejected("ws", "disabled");
       return jsonError(
         503,
         "WebSocket push is disabled: start serve with --push-secret or DETECTOR_PUSH_SECRET",
@@ -83,7 +80,7 @@ export class PushServer {
       );
     }
     if (this.#sockets.size >= this.#maxConnections) {
-      countRejected("ws", "too_many_connections");
+      this.#sink.countRejected("ws", "too_many_connections");
       return jsonError(503, `too many push connections (limit ${this.#maxConnections})`);
     }
     const remote = remoteOf(info); // info cannot be read once the request is upgraded
@@ -113,7 +110,7 @@ export class PushServer {
     const refuse = (reason: string, code: number, message: string) => {
       if (closed) return;
       closed = true;
-      countRejected("ws", reason);
+      this.#sink.countRejected("ws", reason);
       const suppressed = this.#throttle.pass(`ws:${reason}:${remote}`);
       if (suppressed !== undefined) {
         log.warn("push connection refused", {
@@ -201,7 +198,7 @@ export class PushServer {
       closed = true;
       if (parser.midway) {
         const what = parser.handshakeDone ? "truncated_frame" : "truncated_handshake";
-        countRejected("ws", what);
+        this.#sink.countRejected("ws", what);
         log.warn("push connection closed in the middle of a message; partial bytes dropped", {
           remote,
           camera,

@@ -4,7 +4,7 @@ import { decodeBase64, decodeJsonImage } from "./base64_image.ts";
 import { BodyTooLargeError, readBodyLimited } from "./body_limit.ts";
 import { normalizeImage } from "./image_normalize.ts";
 import type { LogThrottle } from "../core/log_throttle.ts";
-import { countRejected, type PushSink } from "./push_sink.ts";
+import type { PushSink } from "./push_sink.ts";
 import { secretsEqual } from "./push_token.ts";
 
 export interface UploadOptions {
@@ -143,7 +143,7 @@ export async function handleUpload(
     });
   } catch (err) {
     if (!(err instanceof UploadError)) throw err;
-    countRejected("http", err.reason);
+    opts.sink.countRejected("http", err.reason);
     const suppressed = opts.throttle.pass(`${err.reason}:${remote}`);
     if (suppressed !== undefined) {
       log.warn("upload refused", {
