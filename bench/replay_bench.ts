@@ -17,6 +17,7 @@ import * as ort from "onnxruntime-node";
 import { loadModel } from "../src/inference/load_model.ts";
 import { zipDeterministic } from "../src/mpta/pack.ts";
 import { runReplay } from "../src/replay/replay.ts";
+import { Metrics } from "../src/core/metrics.ts";
 import { fixed, machineLine, markdownTable } from "./lib/report.ts";
 
 const root = new URL("../", import.meta.url).pathname;
@@ -148,6 +149,7 @@ try {
       tracking: "bytetrack",
       sessionCooldownMs: 2000,
       spoolDir: `${dir}/spool`,
+      metrics: new Metrics(),
       backend: "native",
       threads,
       size: "model",

@@ -4,7 +4,7 @@
  * write is only reported, as `--dry-run` prints it.
  */
 import type { Logger } from "../core/log.ts";
-import { metrics } from "../core/metrics.ts";
+import type { Metrics } from "../core/metrics.ts";
 import { redactUrl } from "../core/redact.ts";
 import type { PipelineNode, PipelineSpec } from "../mpta/types.ts";
 import {
@@ -85,6 +85,8 @@ export interface WriteSinksOptions {
   /** PostgreSQL is needed even without a PostgreSQL action (session rows). */
   sessions?: boolean;
   log: Logger;
+  /** Counts writes dropped for want of a server (and, through the queues, all writes). */
+  metrics: Metrics;
 }
 
 /** The leased write queues of one pipeline, by server kind. */
@@ -124,6 +126,7 @@ export class WriteSinks {
           spoolMaxEntries: opts.spoolMaxEntries,
           spoolMaxBytes: opts.spoolMaxBytes,
           log,
+          metrics: opts.metrics,
         });
         log.info(`${kind} writes go to ${redactUrl(url)}`, { spoolDir: opts.spoolDir });
       }
@@ -146,7 +149,7 @@ export class WriteSinks {
       if (byKind[kind].length === 0) continue;
       const lease = this.#leases[kind];
       if (!lease) {
-        metrics.inc("detector_writes_total", "Writes to Redis/PostgreSQL by result", {
+        this.opts.metrics.inc("detector_writes_total", "Writes to Redis/PostgreSQL by result", {
           server: kind,
           result: "no_server",
         }, byKind[kind].length);

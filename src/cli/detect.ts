@@ -5,6 +5,7 @@
  */
 import type { Command } from "commander";
 import { errorMessage } from "../core/log.ts";
+import { metrics } from "../core/metrics.ts";
 import { annotateJpeg } from "../inference/annotate.ts";
 import { loadModel } from "../inference/load_model.ts";
 import { loadPipelineModels } from "../pipeline/models.ts";
@@ -107,6 +108,7 @@ async function detectPipeline(
     onPlannedWrite: (w) => writes.push(w),
     tracking: "per-frame",
     sessionCooldownMs: 0,
+    metrics,
     loadModels: async (a, load) =>
       models = await loadPipelineModels(a, { ...load, cuda: opts.cuda }),
   });

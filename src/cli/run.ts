@@ -98,6 +98,7 @@ export async function runWorker(config: RunConfig): Promise<void> {
         postgresUrl: config.postgresUrl,
         tracking: config.tracking,
         sessionCooldownMs: config.sessionCooldownMs,
+        metrics,
       }),
   );
   const daemon = new WorkerDaemon({

@@ -15,7 +15,6 @@ import type { TemplateValues } from "../actions/template.ts";
 import { branchValues, detectionValues, eventValues, formatTimestamp } from "../actions/values.ts";
 import type { WriteOp } from "../actions/write_op.ts";
 import { errorMessage, type Logger, logger } from "../core/log.ts";
-import { metrics } from "../core/metrics.ts";
 import type { Model } from "../inference/types.ts";
 import type { PipelineArchive, PipelineNode } from "../mpta/types.ts";
 import { FrameImage } from "./crop.ts";
@@ -60,7 +59,7 @@ export class FrameRunner implements PipelineRunner {
     log: Logger,
   ) {
     this.#log = log;
-    this.#engine = new Engine(models, log);
+    this.#engine = new Engine(models, log, opts.metrics);
     this.#actions = actions;
     this.#sinks = sinks;
     this.#sessionsEnabled = sessionsEnabled;
@@ -129,7 +128,7 @@ export class FrameRunner implements PipelineRunner {
     const t0 = performance.now();
     const image = new FrameImage(frame);
     const cam = this.#camera(ctx.cameraId);
-    metrics.inc("detector_pipeline_frames_total", "Frames run through a pipeline");
+    this.opts.metrics.inc("detector_pipeline_frames_total", "Frames run through a pipeline");
 
     const lowest = cam.tracker
       ? Math.min(TRACK_LOW_THRESH, root.minConfidence)
@@ -159,9 +158,13 @@ export class FrameRunner implements PipelineRunner {
     };
     const skip = (reason: string) => {
       cam.decide(null, frame.at, false);
-      metrics.inc("detector_pipeline_skipped_total", "Frames that yielded no event, by reason", {
-        reason,
-      });
+      this.opts.metrics.inc(
+        "detector_pipeline_skipped_total",
+        "Frames that yielded no event, by reason",
+        {
+          reason,
+        },
+      );
       result.skipped = reason;
       timings.total = performance.now() - t0;
       return result;
@@ -238,14 +241,17 @@ export class FrameRunner implements PipelineRunner {
     try {
       await this.#planNode(rootRun, { ...context, ...detectionValues(subject) }, ops);
     } catch (err) {
-      metrics.inc("detector_pipeline_plan_errors_total", "Events not written: planning failed");
+      this.opts.metrics.inc(
+        "detector_pipeline_plan_errors_total",
+        "Events not written: planning failed",
+      );
       this.#log.error("event not written: its writes could not be prepared", {
         camera: ctx.cameraId,
         error: errorMessage(err),
       });
       return false;
     }
-    metrics.inc("detector_pipeline_events_total", "Events whose writes were submitted");
+    this.opts.metrics.inc("detector_pipeline_events_total", "Events whose writes were submitted");
     this.#sinks.submit(ops, ctx.cameraId);
     return true;
   }

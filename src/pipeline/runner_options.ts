@@ -1,4 +1,5 @@
 import type { Logger } from "../core/log.ts";
+import type { Metrics } from "../core/metrics.ts";
 import type { BackendChoice, LoadOptions, Model } from "../inference/types.ts";
 import type { PipelineArchive } from "../mpta/types.ts";
 import type { TrackingMode } from "./sessions.ts";
@@ -40,6 +41,8 @@ export interface RunnerOptions {
   /** Called with every write the runner submits (or, with dryRun, would submit). */
   onPlannedWrite?: (write: PlannedWrite, ctx: { cameraId: string }) => void;
   log?: Logger;
+  /** Counts frames, skips, events and writes. */
+  metrics: Metrics;
   /** Model loader; default: loadPipelineModels of ./models.ts. */
   loadModels?: ModelsLoader;
 }

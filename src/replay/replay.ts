@@ -30,7 +30,7 @@ export interface ReplayOptions {
   out?: string;
   annotate?: string;
   dryRun: boolean;
-  serve?: { host: string; port: number; metrics: Metrics };
+  serve?: { host: string; port: number };
   tracking: TrackingMode;
   sessionCooldownMs: number;
   spoolDir: string;
@@ -48,6 +48,8 @@ export interface ReplayOptions {
   progress?: boolean;
   signal?: AbortSignal;
   log?: Logger;
+  /** Counts the pipeline's frames and writes; `serve` shows it at /metrics. */
+  metrics: Metrics;
 }
 
 export interface ReplayOutcome {
@@ -94,6 +96,7 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplayOutcome> {
     ...opts.writes,
     tracking: opts.tracking,
     sessionCooldownMs: opts.sessionCooldownMs,
+    metrics: opts.metrics,
     dryRun: opts.dryRun,
     onPlannedWrite: (w) => {
       writesOfFrame.push(w);
@@ -152,7 +155,7 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplayOutcome> {
         targetFps: Math.max(1, Math.ceil(info.fps)),
         shutdown: shutdown.signal,
         defaultCamera: () => VIEWER_CAMERA,
-        metrics: opts.serve.metrics,
+        metrics: opts.metrics,
       };
       server = startHttpServer(serveRouter(ctx), opts.serve.host, opts.serve.port);
       log.info(`listening on ${server.url}`, { camera: VIEWER_CAMERA });
