@@ -83,6 +83,7 @@ export async function runWorker(config: RunConfig): Promise<void> {
     dir: config.modelDir,
     timeoutMs: config.modelTimeoutMs,
     maxBytes: config.maxModelBytes,
+    metrics,
   });
   const pipelines = new PipelinePool(
     store,
@@ -105,6 +106,7 @@ export async function runWorker(config: RunConfig): Promise<void> {
     cache,
     readers,
     pipelines,
+    metrics,
     settings: {
       heartbeatMs: config.heartbeatMs,
       graceMs: config.graceMs,

@@ -10,7 +10,7 @@ import type { Frame } from "../core/frame.ts";
 import { AbortedError, type FrameCache } from "../core/frame_cache.ts";
 import { walkJpeg } from "../core/jpeg.ts";
 import { errorMessage, logger } from "../core/log.ts";
-import { metrics } from "../core/metrics.ts";
+import type { Metrics } from "../core/metrics.ts";
 import { redactText } from "../core/redact.ts";
 import type { FrameInput, PipelineResult } from "../pipeline/types.ts";
 import { applyCrop, type CroppedJpeg, cropRegion } from "../sources/crop.ts";
@@ -43,6 +43,8 @@ export interface SubscriptionDeps {
   modelRetry?: BackoffOptions;
   /** Told once per failure streak when the model cannot be loaded. */
   onModelError?(spec: SubscriptionSpec, message: string): void;
+  /** Counts frames, pipeline errors and failed model loads. */
+  metrics: Metrics;
 }
 
 export type ModelState = "loading" | "ready" | "failed";
@@ -167,9 +169,13 @@ export class SubscriptionRunner implements RunningSubscription {
         const message = redactText(errorMessage(err));
         this.#modelState = "failed";
         this.#modelError = message;
-        metrics.inc("detector_worker_model_load_failures_total", "Model loads that failed", {
-          subscription: this.id,
-        });
+        this.deps.metrics.inc(
+          "detector_worker_model_load_failures_total",
+          "Model loads that failed",
+          {
+            subscription: this.id,
+          },
+        );
         const delay = backoff.next();
         log.warn("model not loaded, retrying", {
           subscription: this.id,
@@ -194,9 +200,13 @@ export class SubscriptionRunner implements RunningSubscription {
         displayId: this.spec.displayId,
       });
     } catch (err) {
-      metrics.inc("detector_worker_pipeline_errors_total", "Frames the pipeline failed on", {
-        subscription: this.id,
-      });
+      this.deps.metrics.inc(
+        "detector_worker_pipeline_errors_total",
+        "Frames the pipeline failed on",
+        {
+          subscription: this.id,
+        },
+      );
       this.#throttle.warn(log, `pipeline ${this.id}`, "pipeline failed on a frame", {
         subscription: this.id,
         error: redactText(errorMessage(err)),
@@ -205,10 +215,14 @@ export class SubscriptionRunner implements RunningSubscription {
     }
     if (signal.aborted) return;
     this.#processed++;
-    metrics.inc("detector_worker_frames_processed_total", "Frames run through a pipeline", {
-      subscription: this.id,
-    });
-    metrics.set(
+    this.deps.metrics.inc(
+      "detector_worker_frames_processed_total",
+      "Frames run through a pipeline",
+      {
+        subscription: this.id,
+      },
+    );
+    this.deps.metrics.set(
       "detector_worker_pipeline_ms",
       "Time of the latest pipeline run (crop included)",
       Math.round(performance.now() - started),

@@ -63,6 +63,7 @@ async function withWorker(settings: Partial<WorkerSettings>, fn: (w: World) => P
       closeAll: () => Promise.resolve(),
     },
     settings: { heartbeatMs: 300, graceMs: 60_000, maxStreams: 10, minIntervalMs: 0, ...settings },
+    metrics: new Metrics(),
   });
   await daemon.start();
   const server = startHttpServer(new Router(new Metrics()).add(...daemon.routes()), "127.0.0.1", 0);
