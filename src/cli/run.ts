@@ -87,7 +87,7 @@ export async function runWorker(config: RunConfig): Promise<void> {
   });
   const pipelines = new PipelinePool(
     store,
-    (path) => openArchive(path),
+    (path) => openArchive(path, { metrics }),
     (archive) =>
       createPipelineRunner(archive, {
         backend: config.backend,

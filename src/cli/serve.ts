@@ -229,6 +229,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     tokens: opts.authTokens,
     metricsToken: opts.metricsToken,
     metricsOpen: opts.metricsOpen,
+    metrics,
   });
   const cache = new FrameCache();
   const sources = new CameraSet(cache, {
@@ -261,7 +262,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     metrics,
   });
   const prusa = opts.prusa &&
-    await preparePrusaConsumer(opts.prusa, cache, named.map((n) => n.name));
+    await preparePrusaConsumer(opts.prusa, cache, named.map((n) => n.name), metrics);
   const ingestRoutes = [
     ...pushRoutes(ctx, ingest.services),
     ...uploadRoutes(ingest.services),

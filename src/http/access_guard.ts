@@ -7,7 +7,7 @@ import { PasswordCheck, type Verifier } from "../auth/credentials.ts";
 import { FailureLimiter } from "../auth/failure_limiter.ts";
 import { oneOfSecrets } from "../auth/secret_compare.ts";
 import { logger } from "../core/log.ts";
-import { metrics } from "../core/metrics.ts";
+import type { Metrics } from "../core/metrics.ts";
 import { jsonError } from "./responses.ts";
 import type { Handler, Route } from "./router.ts";
 import { LogThrottle } from "../core/log_throttle.ts";
@@ -21,6 +21,8 @@ export interface AccessSettings {
   metricsToken?: string;
   /** `/metrics` needs no credentials even when the rest does. */
   metricsOpen?: boolean;
+  /** Counts refused requests. */
+  metrics: Metrics;
 }
 
 type Scope = "viewer" | "metrics";
@@ -29,14 +31,6 @@ type Refusal = "missing" | "invalid" | "rate_limited";
 const REALM = "detector";
 const log = logger("auth");
 const decoder = new TextDecoder();
-
-function refused(reason: Refusal): void {
-  metrics.inc(
-    "detector_http_auth_refused_total",
-    "Requests refused for missing or wrong credentials, or from an address with too many failures",
-    { reason },
-  );
-}
 
 function parseBasic(value: string): { user: string; password: string } | undefined {
   try {
@@ -62,6 +56,14 @@ export class AccessGuard {
     this.#users = settings.users ?? new Map();
     this.#passwords = new PasswordCheck(this.#users);
     this.#tokens = settings.tokens ?? [];
+  }
+
+  #refused(reason: Refusal): void {
+    this.settings.metrics.inc(
+      "detector_http_auth_refused_total",
+      "Requests refused for missing or wrong credentials, or from an address with too many failures",
+      { reason },
+    );
   }
 
   /** True when the viewer routes need credentials. */
@@ -94,7 +96,7 @@ export class AccessGuard {
     const address = (info.remoteAddr as Deno.NetAddr).hostname;
     const waitMs = this.limiter.blockedFor(address);
     if (waitMs > 0) {
-      refused("rate_limited");
+      this.#refused("rate_limited");
       this.#throttle.warn(
         log,
         `blocked:${address}`,
@@ -107,7 +109,7 @@ export class AccessGuard {
     }
     const header = req.headers.get("authorization");
     if (!header) {
-      refused("missing");
+      this.#refused("missing");
       return this.#challenge("credentials required", scope);
     }
     const space = header.indexOf(" ");
@@ -128,7 +130,7 @@ export class AccessGuard {
       return undefined;
     }
     this.limiter.fail(address);
-    refused("invalid");
+    this.#refused("invalid");
     this.#throttle.warn(log, `invalid:${address}`, "refused wrong credentials", {
       address,
       scheme,
