@@ -3,6 +3,7 @@
  * graphs. Two implementations: `native_backend.ts` (onnxruntime-node) and `wasm_backend.ts`
  * (onnxruntime-web in a Worker).
  */
+import type { Metrics } from "../core/metrics.ts";
 import type { BackendName } from "./types.ts";
 
 /** A dense float32 tensor. */
@@ -16,6 +17,8 @@ export interface SessionOptions {
   threads?: number;
   /** Try the CUDA execution provider first (native only). */
   cuda?: boolean;
+  /** Counts runs refused because the queue is full. */
+  metrics?: Metrics;
 }
 
 /** One loaded ONNX graph. */

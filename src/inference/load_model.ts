@@ -93,6 +93,7 @@ export async function loadModel(onnx: Uint8Array, opts: ModelLoadOptions = {}): 
   const session = await createSession(onnx, opts.backend ?? "auto", {
     threads: opts.threads,
     cuda: opts.cuda,
+    metrics: opts.metrics,
   });
   return desc.task === "detect"
     ? new OnnxDetectionModel(desc, session)

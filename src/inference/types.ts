@@ -2,6 +2,7 @@
  * The contract between model execution (src/inference) and its users (src/pipeline, `detect`,
  * `replay`, `run`). Boxes are always in pixels of the image that was passed in.
  */
+import type { Metrics } from "../core/metrics.ts";
 import type { Box } from "../core/pixel_rect.ts";
 
 /** An image to run a model on: JPEG bytes, or packed RGB pixels (3 bytes per pixel, row-major). */
@@ -67,4 +68,6 @@ export interface LoadOptions {
   cuda?: boolean;
   /** Class names to use when the ONNX metadata has none (the node's `classes`). */
   classNames?: string[];
+  /** Counts inference runs refused because the session's queue is full. */
+  metrics?: Metrics;
 }

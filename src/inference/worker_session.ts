@@ -2,7 +2,7 @@
  * A `BackendSession` whose ONNX session lives in its own Worker (`session_worker.ts`). Runs are
  * serialised per session and bounded: more than `maxQueued` waiting runs are refused.
  */
-import { metrics } from "../core/metrics.ts";
+import type { Metrics } from "../core/metrics.ts";
 import type { BackendSession, SessionOptions, TensorData } from "./backend.ts";
 import type { WorkerReply, WorkerRequest } from "./session_protocol.ts";
 import type { BackendName } from "./types.ts";
@@ -37,7 +37,11 @@ export class WorkerSession implements BackendSession {
   #queued = 0;
   #dead?: Error;
 
-  private constructor(backend: BackendName, maxQueued: number) {
+  private constructor(
+    backend: BackendName,
+    maxQueued: number,
+    private readonly metrics: Metrics | undefined,
+  ) {
     this.backend = backend;
     this.maxQueued = maxQueued;
     this.#worker = new Worker(workerUrl, { type: "module" });
@@ -66,7 +70,7 @@ export class WorkerSession implements BackendSession {
     model: Uint8Array,
     opts: SessionOptions & { maxQueued?: number },
   ): Promise<WorkerSession> {
-    const s = new WorkerSession(backend, opts.maxQueued ?? 16);
+    const s = new WorkerSession(backend, opts.maxQueued ?? 16, opts.metrics);
     try {
       const threads = Math.max(1, Math.floor(opts.threads ?? navigator.hardwareConcurrency ?? 1));
       const copy = model.slice(); // transferred to the worker; the caller keeps its bytes
@@ -112,7 +116,7 @@ export class WorkerSession implements BackendSession {
   /** Runs the graph. Input buffers are transferred to the worker (unusable afterwards). */
   run(inputs: Record<string, TensorData>): Promise<Record<string, TensorData>> {
     if (this.#queued >= this.maxQueued) {
-      metrics.inc("detector_inference_dropped_total", "Inference runs refused: queue full", {
+      this.metrics?.inc("detector_inference_dropped_total", "Inference runs refused: queue full", {
         backend: this.backend,
       });
       return Promise.reject(new SessionError(`inference queue full (${this.maxQueued} waiting)`));

@@ -72,7 +72,11 @@ export class FrameRunner implements PipelineRunner {
     const urls = sinkUrls(spec, opts);
     const sessionsEnabled = spec.pipeline.multiClass && urls.postgres !== undefined;
     const load = opts.loadModels ?? loadPipelineModels;
-    const models = await load(archive, { backend: opts.backend, threads: opts.threads });
+    const models = await load(archive, {
+      backend: opts.backend,
+      threads: opts.threads,
+      metrics: opts.metrics,
+    });
     let sinks: WriteSinks;
     try {
       sinks = await WriteSinks.open(spec.pipeline, urls, {
