@@ -44,8 +44,13 @@ export function buildUpsert(op: Extract<PostgresOp, { op: "upsert" }>): {
   };
 }
 
-/** SQLSTATE classes that mean "the server cannot take writes now", not "this write is wrong". */
-const UNAVAILABLE_STATES = /^(08|28|53|57|3D)/;
+/**
+ * SQLSTATEs that say this write can never succeed: bad data (22), constraints (23), unknown
+ * column or table, wrong type (42, except 42501 which a GRANT fixes), unsupported (0A). Every
+ * other state (08 connection, 28 auth, 53 resources such as 53300 too many connections, 57
+ * such as 57P03 starting up, 40 conflicts, 55 locks, 25006 read-only, XX…) is retried.
+ */
+const PERMANENT_STATES = /^(22|23|42|0A|21|2F|44)/;
 
 function pgCode(err: unknown): string | undefined {
   const code = (err as { code?: unknown })?.code;
@@ -95,11 +100,9 @@ export class PostgresTarget implements WriteTarget {
   classify(err: unknown): FailureKind {
     const code = pgCode(err);
     if (code && /^[0-9A-Z]{5}$/.test(code)) {
-      if (UNAVAILABLE_STATES.test(code)) {
-        this.#tableReady = false;
-        return "unavailable";
-      }
-      return "rejected";
+      if (PERMANENT_STATES.test(code) && code !== "42501") return "rejected";
+      this.#tableReady = false;
+      return "unavailable";
     }
     if (err instanceof IdentifierError) return "rejected";
     this.#tableReady = false;

@@ -7,17 +7,33 @@ import { hostPart } from "./postgres_actions.ts";
 import type { FailureKind, WriteTarget } from "./write_queue.ts";
 import type { WriteOp } from "./write_op.ts";
 
-/** Server replies that mean "not now" (auth, loading, failover) rather than "bad command". */
-const UNAVAILABLE_REPLY = /^(NOAUTH|WRONGPASS|LOADING|READONLY|MASTERDOWN|BUSY|TRYAGAIN|OOM)/;
+/**
+ * Replies that say this write can never succeed (wrong type, bad syntax). Every other reply
+ * (MISCONF, LOADING, BUSY, READONLY, OOM, max clients, auth…) says "not now": the write is
+ * spooled and retried.
+ */
+const PERMANENT_REPLY =
+  /^(WRONGTYPE|ERR (syntax error|wrong number of arguments|unknown command|invalid expire time|value is not|string exceeds maximum|Protocol error))/i;
 
 export class RedisTarget implements WriteTarget {
   readonly name: string;
-  #client: ReturnType<typeof createClient>;
+  #url: string;
+  #client!: ReturnType<typeof createClient>;
   #lastError: unknown;
   #closed = false;
 
   constructor(url: string) {
     this.name = redactUrl(url);
+    this.#url = url;
+    this.#open();
+  }
+
+  /**
+   * node-redis gives up for good when the server answers the handshake with an error (e.g. "max
+   * number of clients reached"); a closed client is replaced by a new one on the next write.
+   */
+  #open(): void {
+    const url = this.#url;
     this.#client = createClient({
       url,
       // Fail fast while disconnected: the write queue spools instead of node-redis buffering.
@@ -37,6 +53,7 @@ export class RedisTarget implements WriteTarget {
 
   async exec(op: WriteOp): Promise<void> {
     if (op.sink !== "redis") throw new Error(`not a Redis write: ${op.sink}`);
+    if (!this.#client.isOpen && !this.#closed) this.#open();
     if (!this.#client.isReady) await this.#waitReady(2000);
     if (!this.#client.isReady) throw this.#lastError ?? new Error("not connected");
     if (op.op === "set") {
@@ -49,6 +66,16 @@ export class RedisTarget implements WriteTarget {
     } else {
       await this.#client.publish(op.channel, op.message);
     }
+  }
+
+  reset(): void {
+    if (this.#closed) return;
+    try {
+      if (this.#client.isOpen) this.#client.destroy();
+    } catch {
+      // already gone
+    }
+    this.#open();
   }
 
   /** Waits for the (re)connection in progress, at most `ms`. */
@@ -65,7 +92,7 @@ export class RedisTarget implements WriteTarget {
   }
 
   classify(err: unknown): FailureKind {
-    if (err instanceof ErrorReply && !UNAVAILABLE_REPLY.test(err.message)) return "rejected";
+    if (err instanceof ErrorReply && PERMANENT_REPLY.test(err.message)) return "rejected";
     return "unavailable";
   }
 
@@ -80,12 +107,21 @@ export class RedisTarget implements WriteTarget {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    // A server that stopped answering must not hold the shutdown: QUIT gets one second.
+    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      if (this.#client.isReady) await this.#client.close();
-      else if (this.#client.isOpen) this.#client.destroy();
+      if (this.#client.isReady) {
+        await Promise.race([
+          this.#client.close(),
+          new Promise((resolve) => timer = setTimeout(resolve, 1000)),
+        ]);
+      }
     } catch {
-      if (this.#client.isOpen) this.#client.destroy();
+      // destroyed below
+    } finally {
+      clearTimeout(timer);
     }
+    if (this.#client.isOpen) this.#client.destroy();
   }
 }
 

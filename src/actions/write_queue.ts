@@ -24,6 +24,8 @@ export interface WriteTarget {
   classify(err: unknown): FailureKind;
   /** One-line reason for logs, secrets removed. */
   describe(err: unknown): string;
+  /** Drops the connection after a write got no answer, so the next attempt starts afresh. */
+  reset?(): void;
   close(): Promise<void>;
 }
 
@@ -176,6 +178,7 @@ export class WriteQueue {
       });
       return null;
     } catch (err) {
+      if (err instanceof TimeoutError) this.target.reset?.();
       const kind = err instanceof TimeoutError ? "unavailable" : this.target.classify(err);
       return { kind, reason: this.target.describe(err) };
     } finally {
@@ -213,7 +216,11 @@ export class WriteQueue {
   /** Stops the worker; writes still in memory go to the spool so the next start replays them. */
   async close(): Promise<void> {
     this.#stop.abort();
-    await this.#done;
+    // A write the server never answers must not hold the exit: it stays pending (or in the
+    // spool) and is sent again on the next start.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([this.#done, new Promise((r) => timer = setTimeout(r, 1000))]);
+    clearTimeout(timer);
     for (const op of this.#pending.splice(0)) this.#toSpool(op);
     await this.spool.settled();
   }

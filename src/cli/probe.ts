@@ -49,6 +49,8 @@ export interface ProbeOptions {
   measureMs: number;
   rtspTransport?: string;
   stallTimeoutMs?: number;
+  /** ffmpeg sources: how long the first frame may take (default: `timeoutMs`). */
+  firstFrameTimeoutMs?: number;
   jpegQuality?: number;
   /** Also ask ffprobe (profile, pixel format, container) even when the source told the basics. */
   ffprobe?: boolean;
@@ -127,17 +129,19 @@ export async function probe(opts: ProbeOptions): Promise<ProbeReport> {
   const cache = new FrameCache();
   const camera = "probe";
   const started = performance.now();
+  const firstFrameMs = opts.firstFrameTimeoutMs ?? opts.timeoutMs;
   const source = createSource(camera, opts.spec, cache, {
     maxRetries: 0,
     timeoutMs: opts.timeoutMs,
     stallTimeoutMs: opts.stallTimeoutMs ?? opts.timeoutMs,
+    firstFrameTimeoutMs: firstFrameMs,
     rtspTransport: opts.rtspTransport,
     jpegQuality: opts.jpegQuality,
   });
   source.start();
   try {
     const first = await new Promise<boolean>((resolve) => {
-      const deadline = setTimeout(() => done(false), opts.timeoutMs + 2000);
+      const deadline = setTimeout(() => done(false), firstFrameMs + 2000);
       const poll = setInterval(() => {
         if (source.status().state === "stopped") done(false);
       }, 50);
@@ -173,7 +177,7 @@ export async function probe(opts: ProbeOptions): Promise<ProbeReport> {
     } else {
       const st = source.status();
       report.error = st.lastError?.replace(/^gave up after \d+ retries: /, "") ??
-        `no frame within ${(opts.timeoutMs + 2000) / 1000} s (state ${st.state})`;
+        `no frame within ${(firstFrameMs + 2000) / 1000} s (state ${st.state})`;
       const detail = st.detail ?? {};
       if (typeof detail.reason === "string") report.reason = detail.reason;
       if (Array.isArray(detail.stderr)) report.stderr = detail.stderr as string[];
@@ -273,6 +277,7 @@ Examples:
       rtspTransport: ff.rtspTransport,
       // Unless given, a probe waits for a stalled source as long as for the first frame.
       stallTimeoutMs: origins.stallTimeout === "default" ? v.probeTimeout : ff.stallTimeoutMs,
+      firstFrameTimeoutMs: ff.firstFrameTimeoutMs,
       jpegQuality: ff.jpegQuality,
       ffprobe: o.ffprobe,
     });

@@ -5,6 +5,7 @@ import { disableNativeBackend } from "../inference/backends.ts";
 import { setFfmpegPrograms } from "../sources/ffmpeg_process.ts";
 import { VERSION } from "../version.ts";
 import { registerDetect } from "./detect.ts";
+import { setShutdownTimeout } from "./shutdown.ts";
 import { registerMpta } from "./mpta.ts";
 import { registerPrusa } from "./prusa.ts";
 import { registerProbe } from "./probe.ts";
@@ -24,6 +25,7 @@ const processSettings = commandSettings([
   "ffmpeg",
   "ffprobe",
   "nativeBackend",
+  "shutdownTimeout",
 ]);
 
 /** The commander program with every subcommand registered. */
@@ -44,6 +46,7 @@ export function buildProgram(): Command {
       setLogJson(v.logFormat === "json");
       setFfmpegPrograms({ ffmpeg: v.ffmpeg, ffprobe: v.ffprobe });
       disableNativeBackend(!v.nativeBackend);
+      setShutdownTimeout(v.shutdownTimeout);
     });
   registerServe(program);
   registerToken(program);

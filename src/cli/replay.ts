@@ -1,9 +1,11 @@
 import type { Command } from "commander";
+import { httpKeys, httpLimits } from "./http_options.ts";
 import { errorMessage, logger } from "../core/log.ts";
 import { metrics } from "../core/metrics.ts";
 import { commandSettings } from "../config/mod.ts";
 import { runReplay } from "../replay/replay.ts";
 import { addSettingOptions, resolveCommand } from "./setting_options.ts";
+import { armForcedExit } from "./shutdown.ts";
 
 const log = logger("replay");
 
@@ -38,6 +40,7 @@ const replaySettings = commandSettings([
   "backend",
   "threads",
   "drainTimeout",
+  ...httpKeys,
 ]);
 
 export function registerReplay(program: Command): void {
@@ -90,6 +93,7 @@ Examples:
       const controller = new AbortController();
       const onSignal = () => {
         log.info("stopping replay");
+        armForcedExit();
         controller.abort();
       };
       const signals = ["SIGINT", "SIGTERM"] as const;
@@ -104,7 +108,7 @@ Examples:
           out: o.out,
           annotate: o.annotate,
           dryRun: Boolean(o.dryRun),
-          serve: o.serve ? parseListen(o.serve) : undefined,
+          serve: o.serve ? { ...parseListen(o.serve), limits: httpLimits(v) } : undefined,
           metrics,
           tracking: v.tracking,
           sessionCooldownMs: v.sessionCooldown,

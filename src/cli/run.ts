@@ -76,6 +76,7 @@ export async function runWorker(config: RunConfig): Promise<void> {
     timeoutMs: config.timeoutMs,
     reconnectMs: config.reconnectIntervalSec * 1000,
     stallTimeoutMs: config.stallTimeoutMs,
+    firstFrameTimeoutMs: config.firstFrameTimeoutMs,
     rtspTransport: config.rtspTransport,
     jpegQuality: config.jpegQuality,
   });
@@ -130,6 +131,7 @@ export async function runWorker(config: RunConfig): Promise<void> {
     new Router(metrics).add(...daemon.routes(), ...opsRoutes(ctx)),
     config.host,
     config.port,
+    config.http,
   );
   onShutdown(async () => {
     shutdownController.abort();

@@ -16,6 +16,8 @@ import {
 import type { BackendChoice } from "../inference/types.ts";
 import { HostAllowList, type UrlPolicy } from "../worker/host_allow_list.ts";
 import { ffmpegKeys } from "./ffmpeg_options.ts";
+import { httpKeys, httpLimits } from "./http_options.ts";
+import type { ConnectionLimits } from "../http/front_door.ts";
 
 export { ConfigError } from "../config/mod.ts";
 
@@ -31,6 +33,7 @@ export const runSettings = commandSettings([
   "maxRetries",
   "sourceTimeout",
   ...ffmpegKeys,
+  ...httpKeys,
   "modelDir",
   "spoolDir",
   "spoolMaxEntries",
@@ -71,6 +74,7 @@ export interface RunConfig {
   /** Connect/request timeout of network camera readers. */
   timeoutMs: number;
   stallTimeoutMs: number;
+  firstFrameTimeoutMs: number;
   rtspTransport: string;
   jpegQuality: number;
   modelDir: string;
@@ -90,6 +94,8 @@ export interface RunConfig {
   backendToken?: string;
   /** Hosts the backend may point streams and model downloads at. */
   urlPolicy?: UrlPolicy;
+  /** Connection timeouts and cap of the HTTP port. */
+  http: ConnectionLimits;
 }
 
 /** Config-file keys this version knows (for the unknown-key warning and the docs). */
@@ -145,6 +151,7 @@ export function resolveRunConfig(
       maxRetries: v.maxRetries,
       timeoutMs: v.sourceTimeout,
       stallTimeoutMs: v.stallTimeout,
+      firstFrameTimeoutMs: v.firstFrameTimeout,
       rtspTransport: v.rtspTransport,
       jpegQuality: v.ffmpegQuality,
       modelDir: v.modelDir,
@@ -161,6 +168,7 @@ export function resolveRunConfig(
       sessionCooldownMs: v.sessionCooldown,
       backendToken: v.backendToken,
       urlPolicy: hosts || modelHosts ? { streams: hosts, models: modelHosts ?? hosts } : undefined,
+      http: httpLimits(v),
     },
     unknownKeys: unknownFileKeys,
   };

@@ -4,6 +4,9 @@ import { FrameCache } from "../core/frame_cache.ts";
 import { errorMessage, logger } from "../core/log.ts";
 import { redactUrl } from "../core/redact.ts";
 import { historyRoutes } from "../history/history_routes.ts";
+import { expandSecretRefs, readSecretsFile } from "../core/secret_refs.ts";
+import type { BodyBudgetLimits } from "../push/body_budget.ts";
+import type { ConnectionLimits } from "../http/front_door.ts";
 import type { ServeContext } from "../http/context.ts";
 import { serveRouter } from "../http/serve_routes.ts";
 import { AccessGuard, isLoopback } from "../http/access_guard.ts";
@@ -18,6 +21,7 @@ import { readCamerasFile } from "../config/cameras_file.ts";
 import { metrics } from "../core/metrics.ts";
 import { onShutdown } from "./shutdown.ts";
 import { ffmpegKeys, ffmpegSourceOptions } from "./ffmpeg_options.ts";
+import { httpKeys, httpLimits } from "./http_options.ts";
 import { connectKeys, connectSettings } from "./prusa_connect.ts";
 import { addSettingOptions, resolveCommand } from "./setting_options.ts";
 import { collectFfmpegChildren, stopAllChildren } from "../sources/ffmpeg_process.ts";
@@ -33,7 +37,10 @@ export interface ServeOptions {
   host: string;
   port: number;
   targetFps: number;
-  maxFrameAgeMs: number;
+  /** dir: sources delete JPEG files older than this (ms); unset = never delete. */
+  maxFrameAgeMs?: number;
+  /** `/healthz` answers 503 while any camera is down. */
+  healthzStrict: boolean;
   snapshotIntervalMs: number;
   timeoutMs: number;
   maxFrameBytes: number;
@@ -60,6 +67,14 @@ export interface ServeOptions {
   fileCameras?: NamedSpec[];
   /** `POST /api/reload` reloads the cameras file too. */
   reloadApi?: boolean;
+  /** Camera names pushes and uploads may create. */
+  maxCameras: number;
+  /** Bytes of upload bodies received at once: all clients, and one address. */
+  bodyBudget: BodyBudgetLimits;
+  /** KEY=VALUE file for `${KEY}` references in --source and --mqtt. */
+  secretsFile?: string;
+  /** Connection timeouts and cap of the HTTP port. */
+  http: ConnectionLimits;
 }
 
 const log = logger("serve");
@@ -78,6 +93,7 @@ export const serveSettings = commandSettings([
   "port",
   "targetFps",
   "maxFrameAge",
+  "healthzStrict",
   "snapshotInterval",
   "sourceTimeout",
   "maxFrameBytes",
@@ -88,6 +104,10 @@ export const serveSettings = commandSettings([
   "historyKeep",
   "historyInterval",
   "pushMaxMessages",
+  "maxCameras",
+  "maxBodyMemory",
+  "maxBodyMemoryPerAddress",
+  "secretsFile",
   "framesDir",
   "authFile",
   "authToken",
@@ -96,6 +116,7 @@ export const serveSettings = commandSettings([
   "reloadApi",
   ...prusaKeys,
   ...ffmpegKeys,
+  ...httpKeys,
   "maxRetries",
 ], {
   prefix: Object.fromEntries(prusaKeys.map((k) => [k, "prusa-"])),
@@ -160,6 +181,7 @@ Examples:
         port: v.port,
         targetFps: v.targetFps,
         maxFrameAgeMs: v.maxFrameAge,
+        healthzStrict: v.healthzStrict,
         snapshotIntervalMs: v.snapshotInterval,
         timeoutMs: v.sourceTimeout,
         maxFrameBytes: v.maxFrameBytes,
@@ -190,6 +212,13 @@ Examples:
         configFile: opts.config,
         reloadApi: v.reloadApi,
         fileCameras: file?.cameras,
+        maxCameras: v.maxCameras,
+        bodyBudget: {
+          totalBytes: v.maxBodyMemory,
+          perAddressBytes: v.maxBodyMemoryPerAddress,
+        },
+        secretsFile: v.secretsFile,
+        http: httpLimits(v),
       });
     });
 }
@@ -224,6 +253,12 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   if (opts.reloadApi && !opts.configFile) {
     throw new ConfigError("--reload-api needs --config: there is no cameras file to reload");
   }
+  const secrets = opts.secretsFile ? await readSecretsFile(opts.secretsFile) : undefined;
+  const expand = (specs: NamedSpec[]) =>
+    specs.map(({ name, spec }) => ({
+      name,
+      spec: expandSecretRefs(spec, `--source ${name}`, secrets),
+    }));
   const guard = new AccessGuard({
     users: opts.authFile ? await readCredentialsFile(opts.authFile) : undefined,
     tokens: opts.authTokens,
@@ -235,7 +270,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   const sources = new CameraSet(cache, {
     intervalMs: opts.snapshotIntervalMs,
     timeoutMs: opts.timeoutMs,
-    maxFrameAgeS: opts.maxFrameAgeMs / 1000,
+    maxFrameAgeS: opts.maxFrameAgeMs === undefined ? undefined : opts.maxFrameAgeMs / 1000,
     maxFrameBytes: opts.maxFrameBytes,
     ...opts.ffmpeg,
   });
@@ -243,6 +278,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   const ctx: ServeContext = {
     cache,
     targetFps: opts.targetFps,
+    healthzStrict: opts.healthzStrict,
     shutdown: shutdownController.signal,
     defaultCamera: () => sources.names()[0] ?? cache.cameras()[0],
     metrics,
@@ -251,15 +287,17 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   const ingest = await startIngest(cache, {
     pushSecret: opts.pushSecret,
     uploadToken: opts.uploadToken,
-    mqtt: opts.mqtt,
+    mqtt: opts.mqtt.map((u) => expandSecretRefs(u, "--mqtt", secrets)),
     historyDir: opts.history,
     historyKeep: opts.historyKeep,
     historyIntervalMs: opts.historyIntervalMs,
     maxFrameBytes: opts.pushMaxFrameBytes,
     maxMessagesPerSecond: opts.pushMaxMessages,
+    maxCameras: opts.maxCameras,
     pulled: (camera) => sources.has(camera),
     host: opts.host,
     metrics,
+    bodyBudget: opts.bodyBudget,
   });
   const prusa = opts.prusa &&
     await preparePrusaConsumer(opts.prusa, cache, named.map((n) => n.name), metrics);
@@ -276,12 +314,12 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     guard,
   });
   if (opts.configFile) {
-    const reload = reloader(opts, sources);
+    const reload = reloader(opts, sources, expand);
     Deno.addSignalListener("SIGHUP", () => void reload().catch(() => {}));
     if (opts.reloadApi) router.add(guard.route(reloadRoute(reload)));
   }
-  const server = startHttpServer(router, opts.host, opts.port);
-  await sources.reconcile(named);
+  const server = startHttpServer(router, opts.host, opts.port, opts.http);
+  await sources.reconcile(expand(named));
   prusa?.start();
   collectFfmpegChildren(metrics);
   onShutdown(stopAllChildren);
@@ -295,7 +333,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   log.info(`listening on ${server.url}`, {
     cameras: named.map((n) => `${n.name}=${redactUrl(n.spec)}`).join(" "),
     targetFps: opts.targetFps,
-    maxFrameAgeS: opts.maxFrameAgeMs / 1000,
+    maxFrameAgeS: opts.maxFrameAgeMs === undefined ? "unset" : opts.maxFrameAgeMs / 1000,
   });
   if (!isLoopback(opts.host) && !guard.protectsViewer) {
     log.warn(
@@ -310,12 +348,16 @@ export async function runServe(opts: ServeOptions): Promise<void> {
  * Re-reads the cameras file and reconciles the cameras, one reload at a time; a bad file
  * changes nothing. Returns what changed, or throws with the file's error.
  */
-function reloader(opts: ServeOptions, sources: CameraSet): () => Promise<ReconcileResult> {
+function reloader(
+  opts: ServeOptions,
+  sources: CameraSet,
+  expand: (specs: NamedSpec[]) => NamedSpec[],
+): () => Promise<ReconcileResult> {
   let busy: Promise<unknown> = Promise.resolve();
   const once = async () => {
     try {
       const file = await readCamerasFile(opts.configFile!, processEnv);
-      const r = await sources.reconcile(sourceArgs(opts, file.cameras));
+      const r = await sources.reconcile(expand(sourceArgs(opts, file.cameras)));
       metrics.inc("detector_config_reloads_total", "Cameras file reloads", { result: "ok" });
       log.info("cameras file reloaded", {
         file: opts.configFile,

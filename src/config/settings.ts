@@ -7,6 +7,9 @@
  */
 import { DEFAULT_SPOOL_MAX_BYTES, DEFAULT_SPOOL_MAX_ENTRIES } from "../actions/spool.ts";
 import { DEFAULT_MAX_FRAME_BYTES } from "../core/jpeg_splitter.ts";
+import { defaultConnectionLimits } from "../http/front_door.ts";
+import { DEFAULT_BODY_BUDGET } from "../push/body_budget.ts";
+import { DEFAULT_MAX_CAMERAS } from "../push/push_sink.ts";
 import { BACKEND_CHOICES } from "../inference/types.ts";
 import { DEFAULT_LIMITS } from "../mpta/limits.ts";
 import { TRACKING_MODES } from "../pipeline/sessions.ts";
@@ -17,7 +20,10 @@ import {
   DEFAULT_RTSP_TRANSPORT,
   RTSP_TRANSPORTS,
 } from "../sources/ffmpeg_args.ts";
-import { DEFAULT_STALL_TIMEOUT_MS } from "../sources/ffmpeg_source.ts";
+import {
+  DEFAULT_FIRST_FRAME_TIMEOUT_MS,
+  DEFAULT_STALL_TIMEOUT_MS,
+} from "../sources/ffmpeg_source.ts";
 import {
   bytes,
   duration,
@@ -95,6 +101,44 @@ export const settings = {
       "run: each subscription's pipeline)",
   },
 
+  // HTTP connection hygiene (serve, run, replay --serve)
+  maxConnections: {
+    flag: "--max-connections <n>",
+    env: "DETECTOR_MAX_CONNECTIONS",
+    file: ["max_connections"],
+    type: int(1, 1_000_000),
+    default: defaultConnectionLimits.maxConnections,
+    help: "open client connections before new ones get 503, lowered to fit the open-file limit",
+  },
+  headerTimeout: {
+    flag: "--header-timeout <dur>",
+    env: "DETECTOR_HEADER_TIMEOUT",
+    type: duration("s", 100),
+    default: defaultConnectionLimits.headerTimeoutMs,
+    help: "a connection must send its request head within this time",
+  },
+  idleTimeout: {
+    flag: "--idle-timeout <dur>",
+    env: "DETECTOR_IDLE_TIMEOUT",
+    type: duration("s", 100),
+    default: defaultConnectionLimits.idleTimeoutMs,
+    help: "a kept-alive connection with no request this long is closed",
+  },
+  bodyTimeout: {
+    flag: "--body-timeout <dur>",
+    env: "DETECTOR_BODY_TIMEOUT",
+    type: duration("s", 100),
+    default: defaultConnectionLimits.bodyTimeoutMs,
+    help: "a request body that stops arriving this long is dropped",
+  },
+  shutdownTimeout: {
+    flag: "--shutdown-timeout <dur>",
+    env: "DETECTOR_SHUTDOWN_TIMEOUT",
+    type: duration("s", 100),
+    default: 10_000,
+    help: "after SIGINT/SIGTERM, exit at the latest this long later, spooling unsent writes",
+  },
+
   // camera sources (serve, run, probe)
   source: {
     flag: "-s, --source <NAME=SPEC>",
@@ -111,8 +155,9 @@ export const settings = {
     flag: "--max-frame-age <s>",
     env: "MAX_FRAME_AGE_S",
     type: duration("s"),
-    default: 10_000,
-    help: "dir: sources delete JPEG files older than this, 0 keeps all",
+    defaultText: "never delete",
+    help: "dir: sources delete JPEG files older than this (files already in the folder too); " +
+      "unset or 0 keeps all",
   },
   snapshotInterval: {
     flag: "--snapshot-interval <dur>",
@@ -153,6 +198,21 @@ export const settings = {
     type: duration("s", 100),
     default: DEFAULT_STALL_TIMEOUT_MS,
     help: "an ffmpeg source that delivers no frame this long is restarted",
+  },
+  firstFrameTimeout: {
+    flag: "--first-frame-timeout <dur>",
+    env: "DETECTOR_FIRST_FRAME_TIMEOUT",
+    type: duration("s", 100),
+    default: DEFAULT_FIRST_FRAME_TIMEOUT_MS,
+    help: "an ffmpeg source whose input opened but gave no first frame this long is restarted; " +
+      "long GOPs need time for their first keyframe (never below --stall-timeout)",
+  },
+  healthzStrict: {
+    flag: "--healthz-strict",
+    env: "DETECTOR_HEALTHZ_STRICT",
+    type: onOff,
+    default: false,
+    help: "/healthz answers 503 while any camera is down (for load balancers and watchdogs)",
   },
   ffmpegQuality: {
     flag: "--ffmpeg-quality <q>",
@@ -261,6 +321,34 @@ export const settings = {
     default: 1000,
     help: "at most one history frame per camera per this period, so a 30 fps camera does not " +
       "fill the history in a second; 0 keeps every frame",
+  },
+  maxCameras: {
+    flag: "--max-cameras <n>",
+    env: "DETECTOR_MAX_CAMERAS",
+    type: int(1, 1_000_000),
+    default: DEFAULT_MAX_CAMERAS,
+    help: "most camera names pushes and uploads may create; beyond it 429 / WebSocket 1008",
+  },
+  maxBodyMemory: {
+    flag: "--max-body-memory <bytes>",
+    env: "DETECTOR_MAX_BODY_MEMORY",
+    type: bytes(1024, 64 * 1024 * MiB),
+    default: DEFAULT_BODY_BUDGET.totalBytes,
+    help: "bytes of upload bodies held at once by all clients together; beyond it 503",
+  },
+  maxBodyMemoryPerAddress: {
+    flag: "--max-body-memory-per-address <bytes>",
+    env: "DETECTOR_MAX_BODY_MEMORY_PER_ADDRESS",
+    type: bytes(1024, 64 * 1024 * MiB),
+    default: DEFAULT_BODY_BUDGET.perAddressBytes,
+    help: "the same for one client address; beyond it 429",
+  },
+  secretsFile: {
+    flag: "--secrets-file <file>",
+    env: "DETECTOR_SECRETS_FILE",
+    type: str,
+    help: "KEY=VALUE lines for ${KEY} references in --source and --mqtt, so no password is on " +
+      "the command line; ${KEY} also reads the environment",
   },
   pushMaxMessages: {
     flag: "--push-max-messages <n>",

@@ -1,4 +1,8 @@
-/** Frames-per-second over a sliding window of the most recent arrival times. */
+/**
+ * Frames-per-second over a sliding window of the most recent arrival times. When frames stop,
+ * the rate decays: the gap since the newest arrival counts once it is longer than the usual
+ * interval, and the rate reaches 0 when the window holds no arrival.
+ */
 export class RateMeter {
   #times: Float64Array;
   #next = 0;
@@ -27,6 +31,8 @@ export class RateMeter {
       n++;
     }
     if (n < 2 || newest === oldest) return 0;
-    return (n - 1) * 1000 / (newest - oldest);
+    const interval = (newest - oldest) / (n - 1);
+    const gap = now - newest;
+    return (n - 1) * 1000 / (gap > interval ? newest - oldest + gap - interval : newest - oldest);
   }
 }

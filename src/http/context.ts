@@ -2,6 +2,7 @@ import type { FrameCache } from "../core/frame_cache.ts";
 import type { Frame } from "../core/frame.ts";
 import { logger } from "../core/log.ts";
 import type { Metrics } from "../core/metrics.ts";
+import { queryNumber } from "./query.ts";
 import { jsonError } from "./responses.ts";
 import { LogThrottle } from "../core/log_throttle.ts";
 
@@ -15,6 +16,8 @@ export interface ServeContext {
   targetFps: number;
   /** Aborted on shutdown: long-lived responses end when it fires. */
   shutdown: AbortSignal;
+  /** `/healthz` answers 503 while any camera is down (for load balancers and watchdogs). */
+  healthzStrict?: boolean;
   /** The camera that `/stream.mjpg` and `/snapshot.jpg` serve. */
   defaultCamera(): string | undefined;
   /** The registry the routes count into and `/metrics` shows. */
@@ -41,12 +44,11 @@ export function resolveCamera(ctx: ServeContext, name: string | undefined): stri
   return name;
 }
 
-/** `?fps=` capped by the server's target fps; invalid or missing means the target. */
-export function clientFps(url: URL, targetFps: number): number {
-  const raw = url.searchParams.get("fps");
-  const asked = raw === null ? targetFps : Number(raw);
-  if (!Number.isFinite(asked) || asked <= 0) return targetFps;
-  return Math.min(asked, targetFps);
+/** `?fps=` capped by the server's target fps; missing means the target, malformed is a 400. */
+export function clientFps(url: URL, ctx: ServeContext): number | Response {
+  const asked = queryNumber(url, "fps", { min: 0, aboveMin: true }, ctx.metrics);
+  if (asked instanceof Response) return asked;
+  return Math.min(asked ?? ctx.targetFps, ctx.targetFps);
 }
 
 export function frameHeaders(frame: Frame): Record<string, string> {

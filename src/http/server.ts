@@ -1,5 +1,7 @@
 import { logger } from "../core/log.ts";
+import { jsonError } from "./responses.ts";
 import type { Router } from "./router.ts";
+import { type ConnectionLimits, defaultConnectionLimits, FrontDoor } from "./front_door.ts";
 
 export interface HttpServer {
   url: string;
@@ -24,37 +26,97 @@ function listenError(err: unknown, host: string, port: number): Error {
   return err instanceof Error ? err : new Error(String(err));
 }
 
-export function startHttpServer(router: Router, host: string, port: number): HttpServer {
-  let server: Deno.HttpServer<Deno.NetAddr>;
-  try {
-    server = Deno.serve({
-      hostname: host,
-      port,
+export function startHttpServer(
+  router: Router,
+  host: string,
+  port: number,
+  limits: ConnectionLimits = defaultConnectionLimits,
+): HttpServer {
+  let door: FrontDoor | undefined;
+  const handler = (req: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) => {
+    const client = door?.clientFor(info.remoteAddr.port);
+    if (!client) return jsonError(421, "connect through the public port");
+    client.inFlight++;
+    client.awaiting++;
+    const upgrade = req.headers.get("upgrade")?.toLowerCase() === "websocket";
+    info.completed.catch(() => {}).finally(() => client.inFlight--);
+    const answered = (res: Response) => {
+      client.awaiting--;
+      client.lastActivity = Date.now();
+      if (upgrade && res.status === 101) client.upgraded = true;
+      return res;
+    };
+    const res = router.handle(req, { remoteAddr: client.remoteAddr, completed: info.completed });
+    if (res instanceof Promise) {
+      return res.then(answered, (err) => {
+        client.awaiting--;
+        throw err;
+      });
+    }
+    return answered(res);
+  };
+  let stopping = false;
+  let inner!: Deno.HttpServer<Deno.NetAddr>;
+  const innerFinished = Promise.withResolvers<void>();
+  // The loopback server stops for good when an accept fails (EMFILE): start another one.
+  const startInner = (): void => {
+    inner = Deno.serve({
+      hostname: "127.0.0.1",
+      port: 0,
       onListen: () => {},
       onError: (err) => {
         log.error("request failed", { error: String(err) });
         return new Response("internal error", { status: 500 });
       },
-    }, router.handle);
+    }, handler);
+    door?.setUpstreamPort(inner.addr.port);
+    inner.finished.then(() => {
+      if (stopping) innerFinished.resolve();
+    }, (err) => {
+      if (stopping) return innerFinished.resolve();
+      log.error("internal listener failed; starting another", { error: String(err) });
+      const retry = () => {
+        try {
+          startInner();
+        } catch {
+          setTimeout(retry, 500);
+        }
+      };
+      retry();
+    });
+  };
+  startInner();
+  try {
+    door = new FrontDoor(host, port, inner.addr.port, limits);
   } catch (err) {
+    void inner.shutdown();
     throw listenError(err, host, port);
   }
-  const addr = server.addr;
+  const addr = door.addr;
   const shownHost = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
+  const front = door;
   return {
     url: `http://${shownHost}:${addr.port}`,
     port: addr.port,
     shutdown: async (graceMs = 2000) => {
+      front.stopAccepting();
+      stopping = true;
       let timer: ReturnType<typeof setTimeout> | undefined;
       const expired = new Promise<"expired">((resolve) => {
         timer = setTimeout(() => resolve("expired"), graceMs);
       });
-      const done = await Promise.race([server.shutdown().then(() => "done" as const), expired]);
+      // Responses end, then the relay gets what is left of the grace to hand their last bytes
+      // to clients; a client that stopped reading is dropped.
+      const drained = inner.shutdown().then(() => front.drained());
+      const done = await Promise.race([drained.then(() => "done" as const), expired]);
       clearTimeout(timer);
       if (done === "expired") {
-        log.warn(`responses still open ${graceMs} ms after shutdown began; dropping them`);
+        log.warn(`responses still open ${graceMs} ms after shutdown began; dropping them`, {
+          connections: front.openConnections,
+        });
       }
+      front.closeAll();
     },
-    finished: server.finished,
+    finished: Promise.all([front.finished, innerFinished.promise]).then(() => {}),
   };
 }

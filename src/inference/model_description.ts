@@ -69,7 +69,12 @@ export function chooseLayout(
   return fail("");
 }
 
+/** Largest model input accepted (width × height), checked when an archive is validated. */
+export const MAX_MODEL_INPUT_PIXELS = 4096 * 4096;
+
 export interface DescribeOptions {
+  /** Largest input width × height (default 4096²). */
+  maxInputPixels?: number;
   /** Names to use when the metadata has none (a node's `classes`). */
   classNames?: string[];
   /** Invent `class0…` names when there are none at all (the `detect --model` case). */
@@ -131,6 +136,14 @@ export function describeModel(info: OnnxInfo, opts: DescribeOptions = {}): Model
   const fallback = task === "classify" ? 224 : 640;
   const inputWidth = dimOr(input.shape[3], imgsz?.[0] ?? fallback);
   const inputHeight = dimOr(input.shape[2], imgsz?.[1] ?? fallback);
+  const maxPixels = opts.maxInputPixels ?? MAX_MODEL_INPUT_PIXELS;
+  if (inputWidth * inputHeight > maxPixels) {
+    throw new ModelFormatError(
+      `input of ${inputWidth}x${inputHeight} pixels is more than the limit of ${maxPixels} ` +
+        `(${Math.floor(Math.sqrt(maxPixels))}²); one frame would need ` +
+        `${Math.round(inputWidth * inputHeight * 3 * 4 / 1024 ** 2)} MiB for the input alone`,
+    );
+  }
   let layout: Layout | undefined;
   let nc = classNames?.length;
   if (task === "detect") {

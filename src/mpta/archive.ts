@@ -19,7 +19,7 @@ import {
   normaliseModelPath,
 } from "./spec_rules.ts";
 import type { ModelSummary, PipelineArchive, PipelineNode, ValidationError } from "./types.ts";
-import { readCentralDirectory, readEntryAsync, ZipError } from "./zip_reader.ts";
+import { readCentralDirectory, readEntryAsync, type ZipEntry, ZipError } from "./zip_reader.ts";
 
 const log = logger("mpta");
 
@@ -126,7 +126,22 @@ export async function validateArchive(
   const base = findBase(fileEntries.map((e) => e.name), c);
   if (base === undefined) return done();
 
+  // Only pipeline.json and the model files it names are inflated: an unreferenced entry (a
+  // 512 MiB block of zeros) costs nothing.
   const files = new Map<string, Uint8Array>();
+  const entryByRel = new Map<string, ZipEntry>();
+  const inflate = async (rel: string): Promise<void> => {
+    const e = entryByRel.get(rel);
+    if (!e || files.has(rel)) return;
+    try {
+      files.set(rel, await readEntryAsync(bytes, e));
+    } catch (err) {
+      c.error(
+        `${ARCHIVE_PATH}/${e.name}`,
+        err instanceof ZipError ? err.message : errorMessage(err),
+      );
+    }
+  };
   for (const e of fileEntries) {
     if (!e.name.startsWith(base)) {
       c.warn(
@@ -143,15 +158,9 @@ export async function validateArchive(
       );
       return done();
     }
-    try {
-      files.set(rel, await readEntryAsync(bytes, e));
-    } catch (err) {
-      c.error(
-        `${ARCHIVE_PATH}/${e.name}`,
-        err instanceof ZipError ? err.message : errorMessage(err),
-      );
-    }
+    entryByRel.set(rel, e);
   }
+  await inflate("pipeline.json");
   const jsonBytes = files.get("pipeline.json");
   if (!jsonBytes) return done();
   let value: unknown;
@@ -181,7 +190,8 @@ export async function validateArchive(
   walk(tree.pipeline, (node) => {
     if (node.modelFile) referenced.add(normaliseModelPath(node.modelFile));
   });
-  for (const path of files.keys()) {
+  for (const path of referenced) await inflate(path);
+  for (const path of entryByRel.keys()) {
     if (/\.(pt|pth)$/i.test(path) && !referenced.has(path)) {
       c.error(
         `${ARCHIVE_PATH}/${base}${path}`,
@@ -198,7 +208,8 @@ export async function validateArchive(
       if (!file || !/\.onnx$/i.test(file)) continue; // already reported
       const data = files.get(file);
       if (!data) {
-        const onnx = [...files.keys()].filter((p) => /\.onnx$/i.test(p));
+        if (entryByRel.has(file)) continue; // could not be inflated: already reported
+        const onnx = [...entryByRel.keys()].filter((p) => /\.onnx$/i.test(p));
         c.error(
           path,
           `"${node.modelFile}" is not in the archive${
@@ -243,7 +254,7 @@ export async function validateArchive(
     spec: parsed.spec,
     hash: await sha256Hex(bytes),
     file: (p: string) => files.get(normaliseModelPath(p)),
-    paths: [...files.keys()].sort(),
+    paths: [...entryByRel.keys()].sort(),
   };
   if (opts.checkModels !== false) archive.models = summaries;
   return { archive, ...done() };

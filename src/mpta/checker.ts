@@ -12,6 +12,21 @@ const typeName = (v: unknown) =>
     ? "an object"
     : `a ${typeof v}`;
 
+const SHOWN_MAX = 200;
+
+/** A value as JSON for an error message, cut to ~200 characters (attackers choose the value). */
+export function shown(v: unknown): string {
+  let text: string;
+  try {
+    text = JSON.stringify(v) ?? String(v);
+  } catch {
+    return "(a value too deeply nested to show)";
+  }
+  return text.length <= SHOWN_MAX
+    ? text
+    : `${text.slice(0, SHOWN_MAX)}… (${text.length} characters)`;
+}
+
 export class Checker {
   readonly errors: ValidationError[] = [];
   readonly warnings: ValidationError[] = [];
@@ -67,7 +82,7 @@ export class Checker {
     }
     const what = opts.integer ? "an integer" : "a number";
     if (typeof v !== "number" || !Number.isFinite(v) || (opts.integer && !Number.isInteger(v))) {
-      this.error(`${path}.${key}`, `must be ${what}, got ${typeName(v)} ${JSON.stringify(v)}`);
+      this.error(`${path}.${key}`, `must be ${what}, got ${typeName(v)} ${shown(v)}`);
       return undefined;
     }
     if ((opts.min !== undefined && v < opts.min) || (opts.max !== undefined && v > opts.max)) {

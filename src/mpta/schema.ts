@@ -2,7 +2,7 @@
  * Reads an untrusted `pipeline.json` value into a typed `PipelineSpec` (defaults applied),
  * collecting every structural and type problem with its JSON path (docs/mpta.md "pipeline.json").
  */
-import { Checker, type Json } from "./checker.ts";
+import { Checker, type Json, shown } from "./checker.ts";
 import type {
   Action,
   PipelineNode,
@@ -106,7 +106,7 @@ function parseAction(c: Checker, v: unknown, path: string): Action | undefined {
     c.error(
       `${path}.type`,
       `unknown action type ${
-        JSON.stringify(type)
+        shown(type)
       }: expected redis_save_image, redis_publish or postgresql_update_combined`,
     );
     return undefined;
@@ -117,7 +117,7 @@ function parseAction(c: Checker, v: unknown, path: string): Action | undefined {
     const region = c.string(o, "region", path);
     const format = o.format ?? "jpeg";
     if (format !== "jpeg" && format !== "png") {
-      c.error(`${path}.format`, `must be "jpeg" or "png", got ${JSON.stringify(format)}`);
+      c.error(`${path}.format`, `must be "jpeg" or "png", got ${shown(format)}`);
     }
     const quality = c.number(o, "quality", path, { integer: true, min: 1, max: 100 }) ?? 90;
     const expire = c.number(o, "expire_seconds", path, { integer: true, min: 1 });
@@ -141,12 +141,12 @@ function parseAction(c: Checker, v: unknown, path: string): Action | undefined {
   if (table !== undefined && !TABLE_NAME.test(table)) {
     c.error(
       `${path}.table`,
-      `must be a plain identifier or schema.table, got ${JSON.stringify(table)}`,
+      `must be a plain identifier or schema.table, got ${shown(table)}`,
     );
   }
   const keyField = c.string(o, "key_field", path, true);
   if (keyField !== undefined && !COLUMN_NAME.test(keyField)) {
-    c.error(`${path}.key_field`, `must be a plain column name, got ${JSON.stringify(keyField)}`);
+    c.error(`${path}.key_field`, `must be a plain column name, got ${shown(keyField)}`);
   }
   const keyValue = c.string(o, "key_value", path, true);
   const wait = c.stringArray(o, "waitForBranches", path, { required: true });
@@ -209,7 +209,7 @@ function parseNode(
     ) {
       c.error(
         `${path}.resizeTarget`,
-        `must be [width, height] with integers 1..4096, got ${JSON.stringify(r)}`,
+        `must be [width, height] with integers 1..4096, got ${shown(r)}`,
       );
     } else resizeTarget = [r[0], r[1]];
   }

@@ -1,3 +1,5 @@
+import type { BodyBudget } from "./body_budget.ts";
+
 /** Thrown when a request body grows over its limit while it is being read. */
 export class BodyTooLargeError extends Error {
   constructor(readonly limit: number, readonly declared?: number) {
@@ -13,7 +15,12 @@ export class BodyTooLargeError extends Error {
  * Reads a request body, refusing it as soon as it passes `limit` bytes (by Content-Length up front,
  * or while streaming), so an endless body is never buffered.
  */
-export async function readBodyLimited(req: Request, limit: number): Promise<Uint8Array> {
+export async function readBodyLimited(
+  req: Request,
+  limit: number,
+  remote: string,
+  budget: BodyBudget,
+): Promise<Uint8Array> {
   const declared = Number(req.headers.get("content-length") ?? NaN);
   if (Number.isFinite(declared) && declared > limit) {
     await req.body?.cancel().catch(() => {});
@@ -23,15 +30,23 @@ export async function readBodyLimited(req: Request, limit: number): Promise<Uint
   const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
-  while (true) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > limit) {
-      await reader.cancel().catch(() => {});
-      throw new BodyTooLargeError(limit);
+  let taken = 0;
+  try {
+    while (true) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > limit) throw new BodyTooLargeError(limit);
+      budget.take(remote, value.byteLength);
+      taken += value.byteLength;
+      chunks.push(value);
     }
-    chunks.push(value);
+  } catch (err) {
+    await reader.cancel().catch(() => {});
+    throw err;
+  } finally {
+    // The budget covers bytes while they arrive; the caller owns the finished body.
+    budget.give(remote, taken);
   }
   if (chunks.length === 1) return chunks[0];
   const out = new Uint8Array(total);

@@ -2,6 +2,7 @@ import type { FrameCache } from "../core/frame_cache.ts";
 import { logger } from "../core/log.ts";
 import type { Metrics } from "../core/metrics.ts";
 import { HistoryStore } from "../history/history_store.ts";
+import { BodyBudget, type BodyBudgetLimits, DEFAULT_BODY_BUDGET } from "./body_budget.ts";
 import type { IngestServices } from "./ingest_services.ts";
 import { MqttIngest } from "./mqtt_ingest.ts";
 import { parseMqttUrl } from "./mqtt_url.ts";
@@ -18,6 +19,8 @@ export interface IngestOptions {
   /** At most one history frame per camera per this many ms. */
   historyIntervalMs?: number;
   maxFrameBytes: number;
+  /** Most camera names pushes may create (default 256). */
+  maxCameras?: number;
   /** WebSocket push messages per second over all connections; 0 = no cap. */
   maxMessagesPerSecond?: number;
   /** Cameras fed by `--source`. */
@@ -25,6 +28,8 @@ export interface IngestOptions {
   /** The bind address, to warn when unauthenticated uploads are reachable from the network. */
   host: string;
   metrics: Metrics;
+  /** Memory for bodies being received; default DEFAULT_BODY_BUDGET. */
+  bodyBudget?: BodyBudgetLimits;
 }
 
 /** Default largest pushed frame when `--max-frame-bytes` is not given. */
@@ -52,6 +57,7 @@ export async function startIngest(
     maxFrameBytes: opts.maxFrameBytes,
     pulled: opts.pulled,
     metrics: opts.metrics,
+    maxCameras: opts.maxCameras,
   });
   const push = new PushServer({
     secret: opts.pushSecret,
@@ -95,7 +101,13 @@ export async function startIngest(
   const mqtt = mqttSpecs.map((spec) => new MqttIngest(spec, sink));
   for (const m of mqtt) m.start();
   return {
-    services: { sink, push, uploadToken: opts.uploadToken, history },
+    services: {
+      sink,
+      push,
+      uploadToken: opts.uploadToken,
+      history,
+      budget: new BodyBudget(opts.bodyBudget ?? DEFAULT_BODY_BUDGET, opts.metrics),
+    },
     stop: async () => {
       push.closeAll();
       await Promise.all(mqtt.map((m) => m.stop()));

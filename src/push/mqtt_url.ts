@@ -1,3 +1,5 @@
+import { redactText } from "../core/redact.ts";
+
 /** A `--mqtt` URL taken apart: broker, credentials, topic filter and the camera segment. */
 export interface MqttSpec {
   /** Broker URL without credentials or topic: `mqtt://host:1883`. */
@@ -55,8 +57,5 @@ export function parseMqttUrl(raw: string): MqttSpec {
 }
 
 function redact(text: string): string {
-  return text.replace(/\/\/([^/@:]*):[^/@]*@/, "//$1:***@").replace(
-    /^([^/@:]*):[^/@]*@/,
-    "$1:***@",
-  );
+  return text.includes("://") ? redactText(text) : redactText(`x://${text}`).slice(4);
 }

@@ -6,7 +6,7 @@ import { cameraNameProblem } from "../core/camera_name.ts";
 export type PushVia = "ws" | "http" | "mqtt";
 
 export interface CameraRefusal {
-  reason: "bad_camera" | "pulled_camera";
+  reason: "bad_camera" | "pulled_camera" | "too_many_cameras";
   message: string;
 }
 
@@ -17,7 +17,11 @@ export interface PushSinkOptions {
   pulled: (camera: string) => boolean;
   /** Counts accepted and refused pushes of every path. */
   metrics: Metrics;
+  /** Most cameras that pushes may create; frames for a new name beyond it are refused. */
+  maxCameras?: number;
 }
+
+export const DEFAULT_MAX_CAMERAS = 256;
 
 /**
  * Where every push path (WebSocket, HTTP upload, MQTT) delivers checked JPEGs. A camera appears in
@@ -29,12 +33,14 @@ export class PushSink {
   #pulled: (camera: string) => boolean;
   #lastVia = new Map<string, PushVia>();
   readonly #metrics: Metrics;
+  readonly maxCameras: number;
 
   constructor(cache: FrameCache, opts: PushSinkOptions) {
     this.#cache = cache;
     this.maxFrameBytes = opts.maxFrameBytes;
     this.#pulled = opts.pulled;
     this.#metrics = opts.metrics;
+    this.maxCameras = opts.maxCameras ?? DEFAULT_MAX_CAMERAS;
   }
 
   /** Why frames for this camera name cannot be accepted, or undefined if they can. */
@@ -45,6 +51,12 @@ export class PushSink {
       return {
         reason: "pulled_camera",
         message: `camera "${camera}" is read from a --source and cannot also receive pushed frames`,
+      };
+    }
+    if (!this.#lastVia.has(camera) && this.#lastVia.size >= this.maxCameras) {
+      return {
+        reason: "too_many_cameras",
+        message: `already ${this.#lastVia.size} pushed cameras, the most --max-cameras allows`,
       };
     }
     return undefined;

@@ -2,6 +2,7 @@ import { logger } from "../core/log.ts";
 import { json, jsonError } from "../http/responses.ts";
 import { decodeBase64, decodeJsonImage } from "./base64_image.ts";
 import { BodyTooLargeError, readBodyLimited } from "./body_limit.ts";
+import { type BodyBudget, BodyBudgetError } from "./body_budget.ts";
 import { normalizeImage } from "./image_normalize.ts";
 import type { LogThrottle } from "../core/log_throttle.ts";
 import type { PushSink } from "./push_sink.ts";
@@ -13,6 +14,8 @@ export interface UploadOptions {
   token?: string;
   /** Limits the "upload refused" lines (per reason and client). */
   throttle: LogThrottle;
+  /** Memory for bodies being received, shared with the other push paths. */
+  budget: BodyBudget;
 }
 
 /** How the camera of an upload is named: by the path, or by a form field (`/update-image`). */
@@ -39,11 +42,21 @@ function bearerOk(req: Request, token: string): boolean {
   return !!m && secretsEqual(m[1], token);
 }
 
-async function body(req: Request, limit: number): Promise<Uint8Array> {
+async function body(
+  req: Request,
+  limit: number,
+  remote: string,
+  budget: BodyBudget,
+): Promise<Uint8Array> {
   try {
-    return await readBodyLimited(req, limit);
+    return await readBodyLimited(req, limit, remote, budget);
   } catch (err) {
     if (err instanceof BodyTooLargeError) throw new UploadError(413, "too_big", err.message);
+    if (err instanceof BodyBudgetError) {
+      throw err.scope === "global"
+        ? new UploadError(503, "busy", err.message)
+        : new UploadError(429, "address_busy", err.message);
+    }
     throw new UploadError(400, "body_read_failed", "request body could not be read");
   }
 }
@@ -77,10 +90,12 @@ async function imageFromField(form: FormData): Promise<Uint8Array> {
 async function readUpload(
   req: Request,
   maxBytes: number,
+  remote: string,
+  budget: BodyBudget,
 ): Promise<{ bytes: Uint8Array; form?: FormData }> {
   const type = mediaType(req);
   if (type === "multipart/form-data") {
-    const form = await formOf(req, await body(req, maxBytes + ENVELOPE_BYTES));
+    const form = await formOf(req, await body(req, maxBytes + ENVELOPE_BYTES, remote, budget));
     return { bytes: await imageFromField(form), form };
   }
   const jsonLimit = Math.ceil(maxBytes / 3) * 4 + ENVELOPE_BYTES;
@@ -93,7 +108,7 @@ async function readUpload(
       `Content-Type "${type}" is not accepted: ${ACCEPTED}`,
     );
   }
-  const bytes = await body(req, isRaw ? maxBytes : jsonLimit);
+  const bytes = await body(req, isRaw ? maxBytes : jsonLimit, remote, budget);
   if (isJson || (!isRaw && bytes[0] === 0x7b)) {
     const decoded = decodeJsonImage(new TextDecoder().decode(bytes));
     if (!decoded.ok) throw new UploadError(400, decoded.reason, decoded.message);
@@ -118,7 +133,7 @@ export async function handleUpload(
       throw new UploadError(401, "unauthorized", "missing or wrong Authorization: Bearer token");
     }
     if (camera !== undefined) checkCamera(sink, camera);
-    const { bytes, form } = await readUpload(req, sink.maxFrameBytes);
+    const { bytes, form } = await readUpload(req, sink.maxFrameBytes, remote, opts.budget);
     if (camera === undefined) {
       const field = (from as { field: string }).field;
       const value = form?.get(field);
@@ -164,6 +179,10 @@ export async function handleUpload(
 function checkCamera(sink: PushSink, camera: string): void {
   const refusal = sink.refusal(camera);
   if (!refusal) return;
-  const status = refusal.reason === "pulled_camera" ? 409 : 400;
+  const status = refusal.reason === "pulled_camera"
+    ? 409
+    : refusal.reason === "too_many_cameras"
+    ? 429
+    : 400;
   throw new UploadError(status, refusal.reason, refusal.message);
 }

@@ -14,6 +14,7 @@ export function uploadRoutes(ingest: IngestServices): Route[] {
     sink: ingest.sink,
     token: ingest.uploadToken,
     throttle: new LogThrottle({ windowMs: 5000 }),
+    budget: ingest.budget,
   };
   return [
     {

@@ -9,6 +9,7 @@ import type { Metrics } from "../core/metrics.ts";
 import type { ServeContext } from "../http/context.ts";
 import { serveRouter } from "../http/serve_routes.ts";
 import { type HttpServer, startHttpServer } from "../http/server.ts";
+import type { ConnectionLimits } from "../http/front_door.ts";
 import type { BackendChoice } from "../inference/types.ts";
 import { openArchive } from "../mpta/archive.ts";
 import { FrameRunner } from "../pipeline/frame_runner.ts";
@@ -30,7 +31,7 @@ export interface ReplayOptions {
   out?: string;
   annotate?: string;
   dryRun: boolean;
-  serve?: { host: string; port: number };
+  serve?: { host: string; port: number; limits?: ConnectionLimits };
   tracking: TrackingMode;
   sessionCooldownMs: number;
   spoolDir: string;
@@ -62,14 +63,16 @@ const VIEWER_CAMERA = "replay";
 
 async function lineWriter(out: string | undefined, flushEvery: number) {
   const file = out ? await Deno.open(out, { write: true, create: true, truncate: true }) : null;
-  const writer = (file ? file.writable : Deno.stdout.writable).getWriter();
+  const writer = file ? null : Deno.stdout.writable.getWriter();
   const enc = new TextEncoder();
   let buffered: string[] = [];
   const flush = async () => {
     if (!buffered.length) return;
-    const text = buffered.join("");
+    const bytes = enc.encode(buffered.join(""));
     buffered = [];
-    await writer.write(enc.encode(text));
+    if (!file) return await writer!.write(bytes);
+    // Straight to the file: a stream's writer held whole runs in memory until close.
+    for (let off = 0; off < bytes.length;) off += await file.write(bytes.subarray(off));
   };
   return {
     async line(obj: unknown) {
@@ -78,8 +81,8 @@ async function lineWriter(out: string | undefined, flushEvery: number) {
     },
     async close() {
       await flush();
-      if (file) await writer.close();
-      else writer.releaseLock();
+      if (file) file.close();
+      else writer!.releaseLock();
     },
   };
 }
@@ -138,7 +141,8 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplayOutcome> {
   const total = info.frames ? Math.ceil(info.frames / opts.every) : null;
   const progress = new ProgressBar(total, opts.progress);
   // In real time every line is written at once (someone may be watching the file).
-  const lines = await lineWriter(opts.out, opts.realtime ? 1 : 32);
+  // A file gets each line as it is produced, so a killed replay loses at most the line in flight.
+  const lines = await lineWriter(opts.out, opts.realtime || opts.out ? 1 : 32);
   let failed = false;
   try {
     if (opts.annotate) {
@@ -157,7 +161,12 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplayOutcome> {
         defaultCamera: () => VIEWER_CAMERA,
         metrics: opts.metrics,
       };
-      server = startHttpServer(serveRouter(ctx), opts.serve.host, opts.serve.port);
+      server = startHttpServer(
+        serveRouter(ctx),
+        opts.serve.host,
+        opts.serve.port,
+        opts.serve.limits,
+      );
       log.info(`listening on ${server.url}`, { camera: VIEWER_CAMERA });
     }
     const t0 = Date.now();

@@ -18,13 +18,19 @@ const STARTUP_CANDIDATES = 5;
 const MAX_PENDING = 1024;
 /** Bad files remembered so that repeated events for them are not counted again. */
 const MAX_SKIPPED = 512;
+/** A read that takes longer than this is abandoned (a stuck open must not hold the folder). */
+const READ_TIMEOUT_MS = 5000;
+/** Folder scans: for FIFOs and the like normally, for new files once the watcher is stuck. */
+const SCAN_EVERY_MS = 2000;
+const POLL_EVERY_MS = 250;
 
 type Outcome = "served" | "skipped" | "gone" | "superseded" | "unchanged";
 
 /**
- * `dir:/path` — a folder that another program fills with JPEG files. The newest
- * complete file is served; files still being written are read again a few times, corrupt ones
- * are skipped and counted; files older than `maxFrameAgeS` are deleted.
+ * `dir:/path` — a folder that another program fills with JPEG files. The newest complete
+ * regular file is served; files still being written are read again a few times, corrupt ones and
+ * anything that is not a regular file (FIFO, socket, device) are skipped, counted and logged once
+ * per file. Files older than `maxAgeS` are deleted only when a maximum age was given.
  */
 class DirSource extends ReconnectingSource {
   /** File path → order number of the latest event that touched it. */
@@ -37,6 +43,15 @@ class DirSource extends ReconnectingSource {
   #skipped = new Map<string, string>();
   /** The file served last and its bytes: a repeated event for unchanged content is ignored. */
   #last: { path: string; jpeg: Uint8Array } = { path: "", jpeg: new Uint8Array(0) };
+  /**
+   * Set once a FIFO, socket or device is seen: the file watcher opens what is created in the
+   * folder and blocks in that open, so from then on the folder is polled instead.
+   */
+  #polling = false;
+  /** Modification time of the newest file polled or served. */
+  #newestMtime = 0;
+  /** Files already warned about: a file that keeps failing is logged once, then only counted. */
+  #warned = new Set<string>();
   #counts = { served: 0, skipped: 0, deleted: 0, superseded: 0, eventsDropped: 0 };
 
   constructor(
@@ -45,8 +60,31 @@ class DirSource extends ReconnectingSource {
     cache: FrameCache,
     opts: SourceOptions,
     readonly dir: string,
+    /** Delete JPEG files older than this (s); undefined or 0 deletes nothing. */
+    readonly maxAgeS: number | undefined,
   ) {
     super(camera, spec, cache, opts);
+    if (maxAgeS) {
+      this.log.info(
+        `deleting JPEG files older than ${maxAgeS} s in ${dir}, files already there included`,
+        { folder: dir, maxAgeS },
+      );
+    } else {
+      this.log.info("files in the folder are never deleted (no maximum age given)", {
+        folder: dir,
+      });
+    }
+  }
+
+  /** Logs the first problem with a file at warn, the following ones at debug. */
+  #warnOnce(path: string, msg: string, fields: Record<string, unknown>): void {
+    if (this.#warned.has(path)) {
+      this.log.debug(msg, fields);
+      return;
+    }
+    if (this.#warned.size >= MAX_SKIPPED) this.#warned.clear();
+    this.#warned.add(path);
+    this.log.warn(msg, { ...fields, repeats: "counted in /metrics, not logged" });
   }
 
   protected async connect(signal: AbortSignal): Promise<void> {
@@ -56,6 +94,8 @@ class DirSource extends ReconnectingSource {
     const end = () => {
       session.abort();
       this.#wake?.();
+      // A watcher blocked in opening a FIFO is left alone: closing it waits for that open.
+      if (this.#polling) return;
       try {
         watcher.close();
       } catch { /* already closed */ }
@@ -65,13 +105,15 @@ class DirSource extends ReconnectingSource {
     try {
       tasks.push(this.#watch(watcher, session.signal));
       tasks.push(this.#maintain(session.signal));
+      tasks.push(this.#scanLoop(session.signal));
       this.setState("live", undefined, { folder: this.dir, ...this.#counts });
       tasks.push(this.#serveExisting(session.signal).then(() => this.#serveLoop(session.signal)));
       await Promise.race(tasks);
     } finally {
       signal.removeEventListener("abort", end);
       end();
-      await Promise.allSettled(tasks);
+      // A watcher stuck in the kernel must not hold up a restart or shutdown.
+      await Promise.race([Promise.allSettled(tasks), sleep(2000)]);
       this.#pending.clear();
     }
   }
@@ -115,10 +157,14 @@ class DirSource extends ReconnectingSource {
   async #serveExisting(signal: AbortSignal): Promise<void> {
     const files: { path: string; mtimeMs: number }[] = [];
     for await (const entry of Deno.readDir(this.dir)) {
-      if (!entry.isFile || !isJpegFileName(entry.name)) continue;
+      if (!isJpegFileName(entry.name)) continue;
       const path = resolve(this.dir, entry.name);
       try {
         const info = await Deno.stat(path);
+        if (!info.isFile) {
+          this.#skip(path, info, notRegular);
+          continue;
+        }
         files.push({ path, mtimeMs: info.mtime?.getTime() ?? 0 });
       } catch { /* removed meanwhile */ }
       if (signal.aborted) return;
@@ -159,14 +205,18 @@ class DirSource extends ReconnectingSource {
       let bytes: Uint8Array;
       try {
         info = await Deno.stat(path);
-        if (!info.isFile) return "gone";
         if (this.#skipped.get(path) === signature(info)) return "unchanged";
+        // Never open anything but a regular file: opening a FIFO blocks until a writer comes.
+        if (!info.isFile) return this.#skip(path, info, notRegular);
         const max = this.opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
         if (info.size > max) return this.#skip(path, info, `file larger than ${max} bytes`);
-        bytes = await Deno.readFile(path);
+        bytes = await readRegularFile(path, signal);
       } catch (err) {
-        if (err instanceof Deno.errors.NotFound) return "gone";
-        this.log.warn("cannot read file", { file: name, error: errorMessage(err) });
+        if (err instanceof Deno.errors.NotFound || signal.aborted) return "gone";
+        metrics.inc("detector_dir_read_errors_total", "Files a watched folder could not read", {
+          camera: this.camera,
+        });
+        this.#warnOnce(path, "cannot read file", { file: name, error: errorMessage(err) });
         return "gone";
       }
       if (signal.aborted) return "gone";
@@ -182,10 +232,12 @@ class DirSource extends ReconnectingSource {
         const jpeg = bytes.subarray(0, check.info.length);
         if (path === this.#last.path && sameBytes(jpeg, this.#last.jpeg)) return "unchanged";
         const mtimeMs = info.mtime?.getTime() ?? Date.now();
+        this.#newestMtime = Math.max(this.#newestMtime, mtimeMs);
         this.emit(jpeg, check.info.width, check.info.height, Math.min(Date.now(), mtimeMs));
         this.#servedOrder = order;
         this.#last = { path, jpeg };
         this.#skipped.delete(path);
+        this.#warned.delete(path);
         this.#counts.served++;
         this.setState("live", undefined, { lastFile: name, ...this.#counts });
         return "served";
@@ -218,15 +270,64 @@ class DirSource extends ReconnectingSource {
       this.#skipped.set(path, signature(info));
     }
     this.#counts.skipped++;
-    this.reject(reason);
-    this.log.warn("skipped file", { file, reason });
+    this.count(reason);
+    this.#warnOnce(path, "skipped file", { file, reason });
     this.setState(this.status().state, undefined, { lastSkipped: file, ...this.#counts });
     return "skipped";
   }
 
+  async #scanLoop(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      await sleep(this.#polling ? POLL_EVERY_MS : SCAN_EVERY_MS, signal);
+      if (signal.aborted) return;
+      try {
+        await this.#scan(signal);
+      } catch (err) {
+        this.log.debug("folder scan failed", { error: errorMessage(err) });
+      }
+    }
+  }
+
+  /**
+   * Looks for entries that are not regular files (never opened, skipped once) and, in polling
+   * mode, enqueues regular JPEG files newer than the newest one seen, oldest first.
+   */
+  async #scan(signal: AbortSignal): Promise<void> {
+    const fresh: { path: string; mtimeMs: number }[] = [];
+    for await (const entry of Deno.readDir(this.dir)) {
+      if (signal.aborted) return;
+      if (!isJpegFileName(entry.name) || entry.isDirectory) continue;
+      if (entry.isFile && !this.#polling) continue;
+      const path = resolve(this.dir, entry.name);
+      let info: Deno.FileInfo;
+      try {
+        info = await Deno.stat(path);
+      } catch {
+        continue;
+      }
+      if (!info.isFile) {
+        if (info.isDirectory) continue;
+        if (!this.#polling) {
+          this.#polling = true;
+          this.log.warn(
+            "the folder holds a FIFO, socket or device: polling it for new files from now on",
+            { file: entry.name, everyMs: POLL_EVERY_MS },
+          );
+        }
+        if (this.#skipped.get(path) !== signature(info)) this.#skip(path, info, notRegular);
+        continue;
+      }
+      const mtimeMs = info.mtime?.getTime() ?? 0;
+      if (mtimeMs > this.#newestMtime) fresh.push({ path, mtimeMs });
+    }
+    fresh.sort((a, b) => a.mtimeMs - b.mtimeMs);
+    for (const f of fresh) this.#enqueue(f.path);
+    if (fresh.length) this.#newestMtime = fresh[fresh.length - 1].mtimeMs;
+  }
+
   /** Checks that the folder still exists and deletes files older than the maximum age. */
   async #maintain(signal: AbortSignal): Promise<void> {
-    const maxAgeMs = (this.opts.maxFrameAgeS ?? 0) * 1000;
+    const maxAgeMs = (this.maxAgeS ?? 0) * 1000;
     const period = maxAgeMs > 0 ? Math.min(10_000, Math.max(200, maxAgeMs / 4)) : 2000;
     while (!signal.aborted) {
       await sleep(period, signal);
@@ -261,7 +362,10 @@ class DirSource extends ReconnectingSource {
           { camera: this.camera },
           deleted,
         );
-        this.log.debug("deleted old files", { count: deleted });
+        this.log.info(`deleted ${deleted} JPEG files older than ${this.maxAgeS} s`, {
+          folder: this.dir,
+          count: deleted,
+        });
         this.setState(this.status().state, undefined, { ...this.#counts });
       }
     }
@@ -290,11 +394,67 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 
 export class DirSpecError extends Error {}
 
-/** `dir:/path` or `dir:relative/path` → absolute folder path. */
-export function parseDirSpec(spec: string): string {
-  const path = spec.replace(/^dir:/i, "");
+const notRegular = "not a regular file (FIFO, socket, device or folder)";
+
+/** Reads a regular file; gives up after READ_TIMEOUT_MS or on abort, whatever the open does. */
+async function readRegularFile(path: string, signal: AbortSignal): Promise<Uint8Array> {
+  const abort = new AbortController();
+  const onAbort = () => abort.abort();
+  signal.addEventListener("abort", onAbort, { once: true });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      (async () => {
+        const file = await Deno.open(path, { read: true });
+        let info: Deno.FileInfo;
+        try {
+          info = await file.stat();
+        } catch (err) {
+          file.close();
+          throw err;
+        }
+        if (!info.isFile) {
+          file.close();
+          throw new Error(notRegular);
+        }
+        return new Uint8Array(await new Response(file.readable).arrayBuffer());
+      })(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`read took longer than ${READ_TIMEOUT_MS / 1000} s`)),
+          READ_TIMEOUT_MS,
+        );
+        abort.signal.addEventListener("abort", () => reject(new Error("stopped")), {
+          once: true,
+        });
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    signal.removeEventListener("abort", onAbort);
+  }
+}
+
+/**
+ * `dir:/path`, `dir:relative/path`, optionally with `#max-age=SECONDS` → absolute folder path and
+ * the maximum file age (undefined when not given).
+ */
+export function parseDirSpec(spec: string): { dir: string; maxAgeS?: number } {
+  let path = spec.replace(/^dir:/i, "");
+  let maxAgeS: number | undefined;
+  const m = /#([a-z_-]+)=([^&#]*)$/i.exec(path);
+  if (m) {
+    if (m[1] !== "max-age") {
+      throw new DirSpecError(`unknown folder option "${m[1]}" (known: max-age)`);
+    }
+    maxAgeS = Number(m[2]);
+    if (m[2].trim() === "" || !Number.isFinite(maxAgeS) || maxAgeS < 0) {
+      throw new DirSpecError(`folder option max-age=${m[2]}: expected seconds ≥ 0`);
+    }
+    path = path.slice(0, m.index);
+  }
   if (path.trim() === "") throw new DirSpecError(`"${spec}" names no folder; use dir:/path`);
-  return resolve(path);
+  return { dir: resolve(path), maxAgeS };
 }
 
 /**
@@ -336,7 +496,7 @@ export function createDirSource(
   cache: FrameCache,
   opts: SourceOptions,
 ): Source {
-  const dir = parseDirSpec(spec);
+  const { dir, maxAgeS } = parseDirSpec(spec);
   prepareFolder(camera, dir);
-  return new DirSource(camera, spec, cache, opts, dir);
+  return new DirSource(camera, spec, cache, opts, dir, maxAgeS ?? opts.maxFrameAgeS);
 }

@@ -2,8 +2,9 @@
  * ffmpeg source specs and the command lines built from them.
  *
  * Spec forms: `rtsp://…`, `rtsps://…`, `rtmp(s)://…`, `srt://…`, `udp://…`,
- * `ffmpeg:<anything ffmpeg opens>` (`ffmpeg:http://…/video`,
- * `ffmpeg:udp://…`), `file:/path/video.mp4`, or a bare path ending in a video extension.
+ * `ffmpeg:<anything ffmpeg opens>` (`ffmpeg:http://…/video`, `ffmpeg:udp://…`),
+ * `file:/path/video.mp4`, a bare path ending in a video extension, or `v4l2:/dev/video0` (a local
+ * camera; `#size=`, `#fps=` and `#format=` are asked of the device).
  * Per-source settings go in a trailing fragment, which is removed before ffmpeg sees the URL:
  * `#fps=5&scale=640x360&q=5&codec=auto&re=1&loop=0&transport=tcp`.
  */
@@ -15,7 +16,7 @@ export const DEFAULT_RTSP_TRANSPORT = "tcp";
 /** MJPEG `-q:v` when neither `#q=` nor `--ffmpeg-quality` says otherwise. */
 export const DEFAULT_JPEG_QUALITY = 5;
 
-export type InputKind = "rtsp" | "http" | "file" | "other";
+export type InputKind = "rtsp" | "http" | "file" | "v4l2" | "other";
 
 export interface FfmpegSettings {
   /** What ffmpeg opens, credentials included. Never log it unredacted. */
@@ -37,15 +38,17 @@ export interface FfmpegSettings {
   loop: boolean;
   /** Socket I/O timeout handed to ffmpeg for network inputs. */
   ioTimeoutMs: number;
+  /** v4l2: what the device is asked for (`-video_size`, `-framerate`, `-input_format`). */
+  device?: { size?: string; fps?: number; format?: string };
 }
 
 export class FfmpegSpecError extends Error {
   override name = "FfmpegSpecError";
 }
 
-/** True for specs this source reads: rtsp(s), rtmp(s), srt, udp, ffmpeg:, file: and video paths. */
+/** True for specs this source reads: rtsp(s), rtmp(s), srt, udp, ffmpeg:, file:, v4l2: and video paths. */
 export function isFfmpegSpec(spec: string): boolean {
-  return /^((rtsps?|rtmps?|srt|udp):\/\/|ffmpeg:|file:)/i.test(spec) || isVideoPath(spec);
+  return /^((rtsps?|rtmps?|srt|udp):\/\/|ffmpeg:|file:|v4l2:)/i.test(spec) || isVideoPath(spec);
 }
 
 export function isVideoPath(spec: string): boolean {
@@ -63,6 +66,13 @@ export function splitFragment(spec: string): { base: string; options: URLSearchP
 
 function inputOf(base: string): { input: string; kind: InputKind } {
   let input = base;
+  if (/^v4l2:/i.test(input)) {
+    input = input.slice("v4l2:".length);
+    if (!input.startsWith("/")) {
+      throw new FfmpegSpecError(`v4l2 source needs a device path like v4l2:/dev/video0`);
+    }
+    return { input, kind: "v4l2" };
+  }
   if (/^ffmpeg:/i.test(input)) input = input.slice("ffmpeg:".length);
   if (/^file:/i.test(input)) {
     const rest = input.slice("file:".length);
@@ -102,20 +112,24 @@ function flag(options: URLSearchParams, key: string): boolean | undefined {
 }
 
 const knownKeys = new Set(["fps", "scale", "q", "codec", "re", "loop", "transport"]);
+const deviceKeys = new Set(["size", "fps", "format", "scale", "q", "codec"]);
+const V4L2_FORMATS = ["mjpeg", "yuyv422", "h264", "nv12", "yuv420p"];
 
 export function parseFfmpegSpec(
   spec: string,
   opts: SourceOptions = {},
 ): FfmpegSettings {
   const { base, options } = splitFragment(spec.trim());
+  const { input, kind } = inputOf(base);
+  const keys = kind === "v4l2" ? deviceKeys : knownKeys;
   for (const key of options.keys()) {
-    if (!knownKeys.has(key)) {
+    if (!keys.has(key)) {
       throw new FfmpegSpecError(
-        `unknown source option "${key}" (known: ${[...knownKeys].join(", ")})`,
+        `unknown source option "${key}" (known: ${[...keys].join(", ")})`,
       );
     }
   }
-  const { input, kind } = inputOf(base);
+  if (kind === "v4l2") return deviceSettings(input, options, opts);
   const transport = (options.get("transport") ?? opts.rtspTransport ?? DEFAULT_RTSP_TRANSPORT)
     .toLowerCase();
   if (!RTSP_TRANSPORTS.includes(transport)) {
@@ -163,6 +177,42 @@ export function parseFfmpegSpec(
   return settings;
 }
 
+/** `v4l2:/dev/videoN#size=WxH&fps=N&format=mjpeg`: the device's own MJPEG is passed through. */
+function deviceSettings(
+  input: string,
+  options: URLSearchParams,
+  opts: SourceOptions,
+): FfmpegSettings {
+  const size = options.get("size") ?? undefined;
+  if (size !== undefined && !/^\d{2,5}x\d{2,5}$/.test(size)) {
+    throw new FfmpegSpecError(`source option size=${size}: expected WIDTHxHEIGHT`);
+  }
+  const format = options.get("format")?.toLowerCase();
+  if (format !== undefined && !V4L2_FORMATS.includes(format)) {
+    throw new FfmpegSpecError(
+      `source option format=${format}: expected one of ${V4L2_FORMATS.join(", ")}`,
+    );
+  }
+  const codec = (options.get("codec") ?? "auto").toLowerCase();
+  if (codec !== "auto" && codec !== "copy" && codec !== "mjpeg") {
+    throw new FfmpegSpecError(`source option codec=${codec}: expected auto, copy or mjpeg`);
+  }
+  const rest = parseFfmpegSpec(
+    `file:/dev/null${options.has("scale") ? `#scale=${options.get("scale")}` : ""}`,
+    opts,
+  );
+  return {
+    ...rest,
+    input,
+    kind: "v4l2",
+    quality: num(options, "q", 2, 31) ?? opts.jpegQuality ?? 5,
+    codec: codec as FfmpegSettings["codec"],
+    fps: undefined,
+    realtime: false,
+    device: { size, fps: num(options, "fps", 0.01, 240), format },
+  };
+}
+
 /** Whether this run may pass MJPEG input through without re-encoding. */
 export function canCopy(s: FfmpegSettings): boolean {
   return s.codec !== "mjpeg" && s.fps === undefined && s.width === undefined &&
@@ -174,15 +224,20 @@ export function ffmpegArgs(s: FfmpegSettings, copy = s.codec === "copy"): string
   const args = ["-hide_banner", "-nostdin", "-nostats", "-loglevel", "info"];
   const us = String(Math.round(s.ioTimeoutMs * 1000));
   // Latency: frame-threaded decoding and encoding each hold one frame per thread, so both use
-  // slice threads; a short analysis gets the first frame out sooner.
+  // slice threads; a short analysis gets the first frame out sooner. No `-fflags nobuffer`: it
+  // drops the packets read while probing, the first keyframe among them, so the first frame would
+  // wait a whole GOP. The probed packets are decoded at once, so the latency afterwards is the same.
   args.push("-thread_type", "slice");
-  if (s.kind === "rtsp" || s.kind === "http") {
-    args.push("-fflags", "nobuffer", "-analyzeduration", "500000");
-  }
+  if (s.kind === "rtsp" || s.kind === "http") args.push("-analyzeduration", "500000");
   if (s.kind === "rtsp") {
     args.push("-rtsp_transport", s.rtspTransport, "-timeout", us);
   } else if (s.kind === "http") {
     args.push("-rw_timeout", us);
+  } else if (s.kind === "v4l2") {
+    args.push("-f", "v4l2");
+    if (s.device?.format) args.push("-input_format", s.device.format);
+    if (s.device?.size) args.push("-video_size", s.device.size);
+    if (s.device?.fps) args.push("-framerate", String(s.device.fps));
   } else if (s.kind === "file") {
     if (s.realtime) args.push("-re");
     if (s.loop) args.push("-stream_loop", "-1");

@@ -1,77 +1,65 @@
 /**
  * Video through an ffmpeg child: RTSP(S), HTTP(S) video, local files and anything else ffmpeg
- * opens, written as MJPEG to a pipe and split into frames. One ffmpeg run per session; a run that
- * delivers no frame for `stallTimeoutMs` is killed and restarted; failures are classified from
- * ffmpeg's stderr (401, 404, refused, corrupt…) and retried with capped, jittered backoff until
- * `maxRetries` (-1 = forever). MJPEG input is passed through without re-encoding.
+ * opens, written as MJPEG to a pipe and split into frames. One ffmpeg run per session, restarted
+ * by the shared reconnect loop. A run that delivers no first frame within `firstFrameTimeoutMs`,
+ * or no frame for `stallTimeoutMs` once running, is killed; failures are classified from ffmpeg's
+ * stderr (401, 404, refused, corrupt…). MJPEG input is passed through without re-encoding.
  */
-import { Backoff, sleep } from "../core/backoff.ts";
 import type { FrameCache } from "../core/frame_cache.ts";
 import { DEFAULT_MAX_FRAME_BYTES, JpegSplitter } from "../core/jpeg_splitter.ts";
-import { errorMessage, type Logger, logger } from "../core/log.ts";
+import { errorMessage } from "../core/log.ts";
 import { metrics } from "../core/metrics.ts";
 import { redactUrl } from "../core/redact.ts";
-import type { SourceState, SourceStatus } from "../core/source_status.ts";
+import type { SourceState } from "../core/source_status.ts";
 import { canCopy, ffmpegArgs, type FfmpegSettings, parseFfmpegSpec } from "./ffmpeg_args.ts";
 import { ffmpegPath, spawnTracked, type TrackedChild } from "./ffmpeg_process.ts";
 import { classifyFailure, FfmpegLogParser, type StreamInfo } from "./ffmpeg_stderr.ts";
+import {
+  type LoopPhase,
+  ReconnectingSource,
+  type SessionEnd,
+  SourceFailure,
+} from "./reconnect_loop.ts";
 import type { Source, SourceOptions } from "./source.ts";
 import { StderrRing, urlSecrets } from "./stderr_ring.ts";
 
 export const DEFAULT_STALL_TIMEOUT_MS = 10_000;
+export const DEFAULT_FIRST_FRAME_TIMEOUT_MS = 30_000;
 const STDERR_TAIL = 8;
 
-/** Why a run ended; `code` is stable (for metrics and tests), `message` is for people. */
-export class FfmpegFailure extends Error {
-  constructor(readonly code: string, message: string) {
-    super(message);
-    this.name = "FfmpegFailure";
-  }
+/** Why a run ended (see `SourceFailure`). */
+export class FfmpegFailure extends SourceFailure {
+  override name = "FfmpegFailure";
 }
 
 type RunOutcome = "ended" | "aborted" | "switch-to-copy";
 type FfmpegState = "starting" | "running" | "stalled" | "exited" | "backoff" | "stopped" | "ended";
 
-export class FfmpegSource implements Source {
+export class FfmpegSource extends ReconnectingSource {
   readonly settings: FfmpegSettings;
   readonly stallTimeoutMs: number;
-  readonly #log: Logger;
-  readonly #backoff: Backoff;
+  readonly firstFrameTimeoutMs: number;
   readonly #secrets: string[];
-  #abort = new AbortController();
-  #running: Promise<void> | undefined;
-  #status: SourceStatus;
   #input: StreamInfo | undefined;
   #copy: boolean;
   #child: TrackedChild | undefined;
-  #restarts = 0;
   #stalls = 0;
-  #retries = 0;
   #stderrTail: string[] = [];
-  /** Resolves when the loop ends: stopped, gave up, or a file reached its end. */
-  readonly done: Promise<void>;
-  #resolveDone!: () => void;
 
-  constructor(
-    readonly camera: string,
-    readonly spec: string,
-    readonly cache: FrameCache,
-    readonly opts: SourceOptions = {},
-  ) {
-    this.settings = parseFfmpegSpec(spec, opts);
+  constructor(camera: string, spec: string, cache: FrameCache, opts: SourceOptions = {}) {
+    const settings = parseFfmpegSpec(spec, opts);
+    super(camera, spec, cache, opts, { logName: `ffmpeg ${camera}`, maxMs: 30_000 });
+    this.settings = settings;
     this.stallTimeoutMs = opts.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
-    this.#log = logger(`ffmpeg ${camera}`);
-    this.#backoff = new Backoff({ initialMs: opts.reconnectMs ?? 500, maxMs: 30_000 });
+    this.firstFrameTimeoutMs = Math.max(
+      opts.firstFrameTimeoutMs ?? DEFAULT_FIRST_FRAME_TIMEOUT_MS,
+      this.stallTimeoutMs,
+    );
     this.#secrets = urlSecrets(spec);
-    this.#copy = this.settings.codec === "copy";
-    this.#status = { state: "idle", since: Date.now(), spec: redactUrl(spec), detail: {} };
-    this.done = new Promise((r) => this.#resolveDone = r);
-    cache.ensure(camera);
+    // A camera's own MJPEG (v4l2 `#format=mjpeg`) goes through untouched from the first run.
+    this.#copy = settings.codec === "copy" ||
+      (settings.device?.format === "mjpeg" && settings.codec === "auto" && canCopy(settings));
     this.#publish("idle", "starting");
-  }
-
-  status(): SourceStatus {
-    return this.#status;
   }
 
   /** Pid of the running ffmpeg, if any. */
@@ -79,114 +67,55 @@ export class FfmpegSource implements Source {
     return this.#child && !this.#child.exited ? this.#child.pid : undefined;
   }
 
-  start(): void {
-    if (this.#running) return;
-    this.#running = this.#loop().finally(() => this.#resolveDone());
-  }
-
-  async stop(): Promise<void> {
-    this.#abort.abort();
-    await this.#running;
+  override async stop(): Promise<void> {
+    await super.stop();
     await this.#child?.stop();
-    if (this.#status.state !== "stopped") this.#publish("stopped", "stopped");
   }
 
-  #publish(state: SourceState, ffmpeg: FfmpegState, lastError?: string, extra = {}): void {
-    const prev = this.#status;
-    this.#status = {
-      state,
-      since: prev.state === state ? prev.since : Date.now(),
-      spec: prev.spec,
-      lastError: lastError === undefined ? prev.lastError : this.#redact(lastError),
-      detail: {
-        ...prev.detail,
-        ffmpeg,
-        pid: this.pid ?? null,
-        mode: this.#copy ? "copy" : "mjpeg",
-        input: this.#input ?? null,
-        inputFps: this.#input?.fps ?? null,
-        transport: this.settings.kind === "rtsp" ? this.settings.rtspTransport : undefined,
-        restarts: this.#restarts,
-        stalls: this.#stalls,
-        retries: this.#retries,
-        stderr: this.#stderrTail,
-        ...extra,
-      },
-    };
-    this.cache.setSourceStatus(this.camera, this.#status);
-  }
-
-  #redact(text: string): string {
+  protected override redact(text: string): string {
     let out = redactUrl(text);
     for (const s of this.#secrets) if (s.length >= 3) out = out.split(s).join("***");
     return out;
   }
 
-  async #loop(): Promise<void> {
-    const signal = this.#abort.signal;
-    const maxRetries = this.opts.maxRetries ?? -1;
-    while (!signal.aborted) {
-      this.#publish("connecting", "starting");
-      let failure: FfmpegFailure;
-      let healthyMs = 0;
-      try {
-        const { outcome, firstFrameAt } = await this.#session(signal);
-        if (outcome === "aborted" || signal.aborted) break;
-        if (outcome === "ended") {
-          this.#log.info("input ended");
-          this.#publish("stopped", "ended", undefined, { ended: true, pid: null });
-          return;
-        }
-        healthyMs = firstFrameAt ? Date.now() - firstFrameAt : 0;
-        failure = new FfmpegFailure("ended", "stream ended");
-      } catch (err) {
-        if (signal.aborted) break;
-        failure = err instanceof FfmpegFailure
-          ? err
-          : new FfmpegFailure("error", errorMessage(err));
-        healthyMs = (err as { healthyMs?: number }).healthyMs ?? 0;
-      }
-      if (healthyMs > 0) this.#retries = 0;
-      this.#retries++;
-      this.#restarts++;
-      metrics.inc("detector_ffmpeg_restarts_total", "ffmpeg runs that ended and were retried", {
-        camera: this.camera,
-        reason: failure.code,
-      });
-      if (maxRetries >= 0 && this.#retries > maxRetries) {
-        const msg = `gave up after ${maxRetries} retries: ${failure.message}`;
-        this.#log.error("giving up", { retries: maxRetries, reason: failure.code, error: msg });
-        this.#publish("stopped", "stopped", msg, { reason: failure.code, pid: null });
-        return;
-      }
-      const delay = this.#backoff.next(healthyMs);
-      this.#log.warn("ffmpeg run ended, retrying", {
-        reason: failure.code,
-        error: this.#redact(failure.message),
-        retryInMs: delay,
-        stderr: this.#stderrTail.slice(-3).join(" | "),
-      });
-      this.#publish("backoff", "backoff", failure.message, {
-        reason: failure.code,
-        retryInMs: delay,
-        pid: null,
-      });
-      await sleep(delay, signal);
-    }
-    this.#publish("stopped", "stopped", undefined, { pid: null });
+  protected override loopDetail(phase: LoopPhase): Record<string, unknown> {
+    const ffmpeg: FfmpegState = phase === "connecting" ? "starting" : phase;
+    return { ...this.#detail(ffmpeg), ...(phase === "ended" ? { ended: true } : {}) };
   }
 
-  /** One session; a detected MJPEG input restarts ffmpeg once in copy mode. */
-  async #session(signal: AbortSignal): Promise<{ outcome: RunOutcome; firstFrameAt?: number }> {
+  protected override failureLogFields(): Record<string, unknown> {
+    return { stderr: this.#stderrTail.slice(-3).join(" | ") };
+  }
+
+  #detail(ffmpeg: FfmpegState, extra = {}): Record<string, unknown> {
+    return {
+      ffmpeg,
+      pid: this.pid ?? null,
+      mode: this.#copy ? "copy" : "mjpeg",
+      input: this.#input ?? null,
+      inputFps: this.#input?.fps ?? null,
+      transport: this.settings?.kind === "rtsp" ? this.settings.rtspTransport : undefined,
+      stalls: this.#stalls,
+      stderr: this.#stderrTail,
+      ...extra,
+    };
+  }
+
+  #publish(state: SourceState, ffmpeg: FfmpegState, extra = {}): void {
+    this.setState(state, undefined, this.#detail(ffmpeg, extra));
+  }
+
+  protected async connect(signal: AbortSignal): Promise<SessionEnd> {
     while (true) {
-      const r = await this.#run(signal);
-      if (r.outcome !== "switch-to-copy") return r;
+      const outcome = await this.#run(signal);
+      if (outcome === "ended") return "ended";
+      if (outcome !== "switch-to-copy") return;
       this.#copy = true;
-      this.#log.info("input is MJPEG: passing frames through without re-encoding");
+      this.log.info("input is MJPEG: passing frames through without re-encoding");
     }
   }
 
-  async #run(signal: AbortSignal): Promise<{ outcome: RunOutcome; firstFrameAt?: number }> {
+  async #run(signal: AbortSignal): Promise<RunOutcome> {
     const s = this.settings;
     const ring = new StderrRing(64, 400, this.#secrets);
     const parser = new FfmpegLogParser();
@@ -204,12 +133,12 @@ export class FfmpegSource implements Source {
     }
     this.#child = child;
     this.#stderrTail = [];
-    this.#log.debug("ffmpeg started", {
+    this.log.debug("ffmpeg started", {
       pid: child.pid,
-      args: this.#redact(args.join(" ")),
+      args: this.redact(args.join(" ")),
     });
     // The last failure reason stays beside lastError until frames flow again.
-    this.#publish("connecting", "starting", undefined, { pid: child.pid });
+    this.#publish("connecting", "starting", { pid: child.pid });
 
     const startedAt = Date.now();
     let firstFrameAt: number | undefined;
@@ -220,19 +149,23 @@ export class FfmpegSource implements Source {
 
     const onAbort = () => void child.stop();
     signal.addEventListener("abort", onAbort, { once: true });
+    // Once ffmpeg has opened the input it may read packets for a while before the first keyframe
+    // (GOPs of 10 s and more are common): until the first frame it gets the first-frame timeout.
+    const limitMs = () =>
+      firstFrameAt === undefined && parser.input ? this.firstFrameTimeoutMs : this.stallTimeoutMs;
     const stallCheck = setInterval(() => {
-      if (Date.now() - lastFrameAt > this.stallTimeoutMs && !child.exited && !stalled) {
+      if (Date.now() - lastFrameAt > limitMs() && !child.exited && !stalled) {
         stalled = true;
         this.#stalls++;
         metrics.inc("detector_ffmpeg_stalls_total", "ffmpeg runs killed for delivering no frame", {
           camera: this.camera,
         });
-        this.#log.warn("no frame, killing ffmpeg", {
+        this.log.warn("no frame, killing ffmpeg", {
           pid: child.pid,
-          stallTimeoutMs: this.stallTimeoutMs,
+          timeoutMs: limitMs(),
           gotFrames: firstFrameAt !== undefined,
         });
-        this.#publish(this.#status.state, "stalled");
+        this.#publish(this.status().state, "stalled");
         void child.stop(1000);
       }
     }, Math.max(50, Math.min(1000, this.stallTimeoutMs / 4)));
@@ -265,20 +198,15 @@ export class FfmpegSource implements Source {
         lastFrameAt = now;
         if (firstFrameAt === undefined) {
           firstFrameAt = now;
-          this.#log.info("first frame", {
+          this.log.info("first frame", {
             pid: child.pid,
             latencyMs: now - startedAt,
             width: frames[0].width,
             height: frames[0].height,
           });
-          this.#publish("live", "running", undefined, {
-            firstFrameMs: now - startedAt,
-            reason: null,
-          });
+          this.frameArrived(this.#detail("running", { firstFrameMs: now - startedAt }));
         }
-        for (const f of frames) {
-          this.cache.put(this.camera, f.jpeg, { width: f.width, height: f.height, at: now });
-        }
+        for (const f of frames) this.emit(f.jpeg, f.width, f.height, now);
       }
     };
 
@@ -291,20 +219,23 @@ export class FfmpegSource implements Source {
       await child.stop();
     }
     this.#stderrTail = ring.tail().filter(isNoteworthy).slice(-STDERR_TAIL);
-    if (signal.aborted) return { outcome: "aborted" };
-    if (switchToCopy) return { outcome: "switch-to-copy" };
+    if (signal.aborted) return "aborted";
+    if (switchToCopy) return "switch-to-copy";
     const fail = (code: string, message: string): never => {
-      throw Object.assign(new FfmpegFailure(code, message), {
-        healthyMs: firstFrameAt ? Date.now() - firstFrameAt : 0,
-      });
+      throw new FfmpegFailure(code, message);
     };
     if (stalled) {
-      fail("stalled", `stalled: no frame for ${this.stallTimeoutMs / 1000} s, ffmpeg restarted`);
+      fail(
+        "stalled",
+        firstFrameAt === undefined && parser.input
+          ? `no first frame within ${limitMs() / 1000} s, ffmpeg restarted`
+          : `stalled: no frame for ${limitMs() / 1000} s, ffmpeg restarted`,
+      );
     }
     const exit = status.signal ? `signal ${status.signal}` : `exit code ${status.code}`;
-    this.#publish(this.#status.state, "exited", undefined, { exit });
+    this.#publish(this.status().state, "exited", { exit });
     if (status.success && s.kind === "file" && !s.loop && firstFrameAt !== undefined) {
-      return { outcome: "ended", firstFrameAt };
+      return "ended";
     }
     const reason = classifyFailure(ring.tail());
     if (reason) fail(reason.code, `${reason.message} (ffmpeg: ${reason.line})`);
@@ -319,13 +250,14 @@ export class FfmpegSource implements Source {
   }
 
   #onStderrLine(line: string, parser: FfmpegLogParser, child: TrackedChild): void {
-    this.#log.debug("ffmpeg", { pid: child.pid, line });
+    this.log.debug("ffmpeg", { pid: child.pid, line });
     if (isNoteworthy(line)) {
       this.#stderrTail = [...this.#stderrTail.slice(1 - STDERR_TAIL), line];
     }
     if (parser.feed(line)) {
       this.#input = parser.input;
-      this.#publish(this.#status.state, this.#status.state === "live" ? "running" : "starting");
+      const state = this.status().state;
+      this.#publish(state, state === "live" ? "running" : "starting");
     }
   }
 }

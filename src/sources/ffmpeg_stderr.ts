@@ -111,6 +111,18 @@ const rules: { code: string; pattern: RegExp; message: string }[] = [
     message: "TLS handshake failed",
   },
   {
+    code: "no_device",
+    pattern: /Cannot open video device .*No such file or directory/i,
+    message: "video device not found: check the path (ls /dev/video*) and that the camera is " +
+      "plugged in and enabled",
+  },
+  {
+    code: "device_busy",
+    pattern: /Device or resource busy/i,
+    message: "video device busy: another program (rpicam-vid, a browser, another detector) is " +
+      "using the camera",
+  },
+  {
     code: "no_ffmpeg",
     pattern: /failed to execute|cannot start ffmpeg/i,
     message: "ffmpeg could not be started: install ffmpeg or point FFMPEG at it",

@@ -49,6 +49,12 @@ export const sourceKinds: Kind[] = [
     matches: isVideoPath,
   },
   {
+    name: "v4l2",
+    prefixes: ["v4l2:"],
+    factory: createFfmpegSource,
+    example: "v4l2:/dev/video0#size=1280x720&fps=15&format=mjpeg",
+  },
+  {
     name: "dir",
     prefixes: ["dir:"],
     factory: createDirSource,

@@ -27,6 +27,8 @@ export interface SourceOptions {
   maxRetries?: number;
   /** ffmpeg sources: no frame for this long kills and restarts ffmpeg (default 10 s). */
   stallTimeoutMs?: number;
+  /** ffmpeg sources: no first frame this long after start kills ffmpeg (default 30 s). */
+  firstFrameTimeoutMs?: number;
   /** ffmpeg sources: `-rtsp_transport` (tcp, udp, udp_multicast, http, https; default tcp). */
   rtspTransport?: string;
   /** ffmpeg sources: MJPEG quality `-q:v`, 2 (best) … 31 (default 5). */

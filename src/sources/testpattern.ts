@@ -34,6 +34,12 @@ class TestPatternSource extends ReconnectingSource {
   }
 }
 
+/**
+ * Renders run one at a time over all test-pattern cameras: librsvg and libvips working sets for
+ * dozens of simultaneous renders cost far more memory than the frames themselves.
+ */
+let renderQueue: Promise<unknown> = Promise.resolve();
+
 const colors = ["#c0c0c0", "#c0c000", "#00c0c0", "#00c000", "#c000c0", "#c00000", "#0000c0"];
 
 export async function renderPattern(
@@ -57,7 +63,11 @@ export async function renderPattern(
     height - 10
   }" font-family="monospace" font-size="${fontSize}" fill="#ffff00">${safeLabel} #${n} ${time}</text>
 </svg>`;
-  const buf = await sharp(new TextEncoder().encode(svg)).jpeg({ quality: 80 }).toBuffer();
+  const render = renderQueue.then(() =>
+    sharp(new TextEncoder().encode(svg)).jpeg({ quality: 80 }).toBuffer()
+  );
+  renderQueue = render.catch(() => {});
+  const buf = await render;
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 

@@ -16,7 +16,9 @@ export interface RedisServer {
   close(): Promise<void>;
 }
 
-export async function startRedis(opts: { password?: string } = {}): Promise<RedisServer> {
+export async function startRedis(
+  opts: { password?: string; args?: string[] } = {},
+): Promise<RedisServer> {
   const port = freePort();
   const dir = await Deno.makeTempDir({ prefix: "redis_test_" });
   let child: Child | null = null;
@@ -42,6 +44,7 @@ export async function startRedis(opts: { password?: string } = {}): Promise<Redi
         "no",
       ];
       if (opts.password) args.push("--requirepass", opts.password);
+      args.push(...opts.args ?? []);
       child = spawnChild("redis-server", args);
       try {
         await waitForPort(port, 10_000);

@@ -36,7 +36,13 @@ export interface RtspServerOptions {
   mount?: string;
   user?: string;
   password?: string;
-  encoding?: "h264" | "mjpeg";
+  /** How `user`/`password` are checked (default basic). */
+  auth?: "basic" | "digest";
+  encoding?: "h264" | "h265" | "mjpeg";
+  /** Also stream the file's AAC track. */
+  audio?: boolean;
+  /** One pipeline for every client: a later client joins the running stream (mid-GOP). */
+  shared?: boolean;
   reportSends?: boolean;
 }
 
@@ -45,7 +51,10 @@ export async function startRtspServer(opts: RtspServerOptions): Promise<RtspServ
   const mount = opts.mount ?? "/test";
   const args = [script, "--port", String(port), "--file", opts.file, "--mount", mount];
   if (opts.user !== undefined) args.push("--user", opts.user, "--password", opts.password ?? "");
+  if (opts.auth) args.push("--auth", opts.auth);
   if (opts.encoding) args.push("--encoding", opts.encoding);
+  if (opts.audio) args.push("--audio");
+  if (opts.shared) args.push("--shared");
   if (opts.reportSends) args.push("--report-sends");
   let lastError: unknown;
   for (let attempt = 0; attempt < 20; attempt++) {

@@ -105,7 +105,7 @@ Deno.test("serve: rtsp cameras in /cameras, secrets hidden, SIGTERM leaves no ff
     assert.match(metrics, /detector_ffmpeg_children \d/);
     assert.match(
       metrics,
-      /detector_ffmpeg_restarts_total\{camera="locked",reason="unauthorized"\}/,
+      /detector_source_reconnects_total\{camera="locked",reason="unauthorized"\}/,
     );
 
     pids = ffmpegChildrenOf(detector.pid);

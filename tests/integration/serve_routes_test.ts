@@ -160,7 +160,7 @@ Deno.test("serve answers every route for two cameras", async (t) => {
       const r = await json(`${d.url}/healthz`);
       assert.equal(r.status, 200);
       assert.equal(r.body.status, "ok");
-      assert.equal(r.body.cameras, 2);
+      assert.deepEqual(r.body.cameras, { live: 2, down: [] });
       assert.equal(r.body.targetFps, 30);
     });
 
@@ -230,11 +230,16 @@ Deno.test("serve answers every route for two cameras", async (t) => {
       }
     });
 
-    await t.step("bad ?fps= values fall back to the target rate", async () => {
+    await t.step("bad ?fps= values are a 400 naming the parameter", async () => {
       for (const q of ["abc", "0", "-3", "Infinity", ""]) {
-        const parts = await readMjpegParts(`${d.url}/cameras/front/stream.mjpg?fps=${q}`, 2);
-        assert.equal(parts.length, 2, `fps=${q}`);
+        const res = await fetch(`${d.url}/cameras/front/stream.mjpg?fps=${q}`);
+        assert.equal(res.status, 400, `fps=${q}`);
+        const body = await res.json();
+        assert.equal(body.parameter, "fps");
+        assert.match(body.error, /query parameter fps=.*expected a number > 0/);
       }
+      const parts = await readMjpegParts(`${d.url}/cameras/front/stream.mjpg?fps=100`, 2);
+      assert.equal(parts.length, 2, "a rate above the target is capped, not refused");
     });
   } finally {
     const status = await d.stop();

@@ -167,3 +167,84 @@ Deno.test("dir: a path that exists but is not a folder stops serve with a messag
     }
   });
 });
+
+Deno.test("dir: files already in the folder survive a start without a maximum age; with #max-age= they go and the log says so", async () => {
+  await withTempDir(async (dir) => {
+    const now = Date.now() / 1000;
+    for (const name of ["old1.jpg", "old2.jpg"]) {
+      await Deno.writeFile(`${dir}/${name}`, await solidJpeg(32, 32, [200, 0, 0]));
+      await Deno.utime(`${dir}/${name}`, now - 3600, now - 3600);
+    }
+    const names = async () => {
+      const out: string[] = [];
+      for await (const e of Deno.readDir(dir)) out.push(e.name);
+      return out.sort();
+    };
+    const keep = await startDetector(["serve", "--source", `cam=dir:${dir}`], {
+      MAX_FRAME_AGE_S: "",
+    });
+    try {
+      await eventually(() => snapshot(keep.url, "cam"), "an hour-old file served");
+      await keep.waitFor(/never deleted/, 5000);
+      // the folder is checked every 2 s; three checks go by
+      await new Promise((r) => setTimeout(r, 6500));
+      assert.deepEqual(await names(), ["old1.jpg", "old2.jpg"], "pre-existing files survive");
+      assert.equal(await metricSum(keep.url, "detector_dir_files_deleted_total", "cam"), 0);
+    } finally {
+      await keep.stop();
+    }
+    const sweep = await startDetector(["serve", "--source", `cam=dir:${dir}#max-age=60`]);
+    try {
+      await sweep.waitFor(/deleting JPEG files older than 60 s in .*files already there/, 5000);
+      await eventually(async () => (await names()).length === 0, "old files deleted", 20_000);
+      await sweep.waitFor(/deleted 2 JPEG files older than 60 s/, 5000);
+    } finally {
+      await sweep.stop();
+    }
+  });
+});
+
+Deno.test("dir: a FIFO is never opened, a growing file is warned about once; serve still serves and stops", async () => {
+  await withTempDir(async (dir) => {
+    const det = await startDetector(["serve", "--source", `cam=dir:${dir}`]);
+    try {
+      const mk = await new Deno.Command("mkfifo", { args: [`${dir}/pipe.jpg`] }).output();
+      assert.ok(mk.success, "mkfifo");
+      await det.waitFor(/skipped file file=pipe\.jpg reason="?not a regular file/, 10_000);
+      const good = await solidJpeg(48, 32, [0, 200, 0]);
+      await Deno.writeFile(`${dir}/good.jpg`, good);
+      await eventually(async () => {
+        const s = await snapshot(det.url, "cam");
+        return s?.length === good.length;
+      }, "a regular JPEG after the FIFO to be served");
+
+      // a file that keeps growing and never ends with EOI
+      const partial = good.subarray(0, good.length - 2);
+      await Deno.writeFile(`${dir}/growing.jpg`, partial);
+      for (let i = 0; i < 12; i++) {
+        await new Promise((r) => setTimeout(r, 150));
+        await Deno.writeFile(`${dir}/growing.jpg`, new Uint8Array(100), { append: true });
+      }
+      await eventually(
+        async () => await metricSum(det.url, "detector_frames_rejected_total", "cam") >= 3,
+        "the growing file counted more than once",
+      );
+      const warnings = det.output().split("\n").filter((l) =>
+        /WARN/.test(l) && l.includes("growing.jpg")
+      );
+      assert.equal(warnings.length, 1, warnings.join("\n"));
+      assert.deepEqual(await snapshot(det.url, "cam"), good);
+    } finally {
+      det.proc.kill("SIGTERM");
+      const status = await Promise.race([
+        det.status,
+        new Promise<null>((r) => setTimeout(() => r(null), 10_000)),
+      ]);
+      assert.ok(
+        status !== null,
+        `serve exits after SIGTERM with a FIFO in the folder\n${det.output()}`,
+      );
+      await det.stop();
+    }
+  });
+});

@@ -141,3 +141,53 @@ Deno.test("crop: clamped to the frame, empty crops refused naming the fields", (
     /cropX1 must be a number/,
   );
 });
+
+Deno.test("ffmpeg args: no -fflags nobuffer (it drops the probed first keyframe)", () => {
+  for (const spec of ["rtsp://cam/live", "ffmpeg:http://cam/video.mp4"]) {
+    const args = ffmpegArgs(parseFfmpegSpec(spec));
+    assert.ok(!args.includes("nobuffer"), args.join(" "));
+    assert.ok(args.includes("-analyzeduration"));
+  }
+});
+
+Deno.test("ffmpeg args: v4l2 devices get size, rate and format asked of the device", () => {
+  const s = parseFfmpegSpec("v4l2:/dev/video0#size=1280x720&fps=15&format=mjpeg");
+  assert.equal(s.kind, "v4l2");
+  assert.equal(s.input, "/dev/video0");
+  const args = ffmpegArgs(s, true);
+  const i = args.indexOf("-i");
+  assert.deepEqual(args.slice(args.indexOf("-f"), i + 2), [
+    "-f",
+    "v4l2",
+    "-input_format",
+    "mjpeg",
+    "-video_size",
+    "1280x720",
+    "-framerate",
+    "15",
+    "-i",
+    "/dev/video0",
+  ]);
+  assert.ok(args.includes("copy"), "the camera's MJPEG is passed through");
+  assert.ok(!args.includes("-re"));
+  const raw = ffmpegArgs(parseFfmpegSpec("v4l2:/dev/video2#format=yuyv422&scale=640x"));
+  assert.ok(raw.includes("mjpeg") && raw.includes("scale=640:-2"), raw.join(" "));
+  assert.throws(() => parseFfmpegSpec("v4l2:/dev/video0#size=big"), /size=big/);
+  assert.throws(() => parseFfmpegSpec("v4l2:/dev/video0#format=bayer"), /format=bayer/);
+  assert.throws(() => parseFfmpegSpec("v4l2:/dev/video0#loop=1"), /unknown source option "loop"/);
+  assert.throws(() => parseFfmpegSpec("v4l2:video0"), /device path/);
+});
+
+Deno.test("ffmpeg stderr: missing and busy video devices are named", () => {
+  assert.equal(
+    classifyFailure([
+      "[video4linux2,v4l2 @ 0x1] Cannot open video device /dev/video7: No such file or directory",
+    ])?.code,
+    "no_device",
+  );
+  assert.equal(
+    classifyFailure(["[video4linux2,v4l2 @ 0x1] ioctl(VIDIOC_STREAMON): Device or resource busy"])
+      ?.code,
+    "device_busy",
+  );
+});

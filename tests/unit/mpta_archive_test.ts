@@ -6,7 +6,7 @@ import { MptaError } from "../../src/mpta/errors.ts";
 import { zipDeterministic } from "../../src/mpta/pack.ts";
 import type { ValidationError } from "../../src/mpta/types.ts";
 import { buildColourDetector } from "../../src/testmodels/colour_detector.ts";
-import { EXAMPLE_ARCHIVES } from "../../src/testmodels/example_archives.ts";
+import { EXAMPLE_ARCHIVES, fullExampleModels } from "../../src/testmodels/example_archives.ts";
 import { craftZip, zeroDeflate } from "../../src/testmodels/zip_craft.ts";
 import { archiveOf, branch, fullPipeline, type Json, root } from "./mpta_fixtures.ts";
 
@@ -132,9 +132,12 @@ Deno.test("bad input: a 1 GB zip bomb is refused before inflating it", async () 
     ARCHIVE_PATH,
     /model\.onnx.*uncompressed, more than the limit of 512 MiB/,
   );
-  // lying headers (declares 1000 bytes): inflating stops at the first chunk past 1000 bytes
+  // lying headers (declares 1000 bytes): inflating stops at the first chunk past 1000 bytes.
+  // Only entries pipeline.json names are inflated, so it names this one.
+  const naming = fullPipeline();
+  root(naming).modelFile = "model.onnx";
   const lying = craftZip([
-    { name: "pipeline.json", data: new TextEncoder().encode("{}") },
+    { name: "pipeline.json", data: new TextEncoder().encode(JSON.stringify(naming)) },
     { name: "model.onnx", compressed: bomb, declaredSize: 1000, crc: 0 },
   ]);
   hasError(
@@ -153,6 +156,20 @@ Deno.test("bad input: a 1 GB zip bomb is refused before inflating it", async () 
     ARCHIVE_PATH,
     /more than 768 MiB uncompressed \(limit\), reached at "b\.onnx"/,
   );
+});
+
+Deno.test("an entry pipeline.json does not name is never inflated", async () => {
+  const models = fullExampleModels();
+  const zip = craftZip([
+    { name: "pipeline.json", data: new TextEncoder().encode(JSON.stringify(fullPipeline())) },
+    ...Object.entries(models).map(([name, data]) => ({ name, data })),
+    // 512 MiB of zeros whose header lies: inflating it would fail, so it must not happen.
+    { name: "junk.bin", compressed: zeroDeflate(512 * 1024 ** 2), declaredSize: 1000, crc: 0 },
+  ]);
+  const report = await validateArchive(zip);
+  assert.deepEqual(report.errors, []);
+  assert.ok(report.archive!.paths!.includes("junk.bin"));
+  assert.equal(report.archive!.file("junk.bin"), undefined);
 });
 
 Deno.test("bad input: corrupt entry data fails its CRC check", async () => {
@@ -439,4 +456,22 @@ Deno.test("loadModels creates real sessions: a graph that parses but cannot run 
   assert.deepEqual(light.errors, [], "metadata alone looks fine");
   const deep = await validateArchive(archive, { loadModels: true });
   hasError(deep.errors, "pipeline.modelFile", /ReduceMaz/);
+});
+
+Deno.test("bad input: a model input over 4096² pixels is refused at validation", async () => {
+  const p = fullPipeline();
+  const file = root(p).modelFile as string;
+  const zip = archiveOf(p, { models: { [file]: buildColourDetector({ size: 16384 }) } });
+  hasError(await errorsOf(zip), "pipeline.modelFile", /16384x16384 pixels is more than the limit/);
+});
+
+Deno.test("bad input: a huge value is echoed cut to ~200 characters", async () => {
+  const p = fullPipeline();
+  root(p).resizeTarget = "NESTED";
+  const text = JSON.stringify(p).replace('"NESTED"', "[".repeat(200_000) + "]".repeat(200_000));
+  const errors = await errorsOf(archiveOf(text));
+  const hit = errors.find((e) => e.path.endsWith("resizeTarget"));
+  assert.ok(hit, JSON.stringify(errors).slice(0, 2000));
+  assert.ok(hit.message.length < 400, `${hit.message.length} characters`);
+  for (const e of errors) assert.ok(e.message.length < 1000, e.message.slice(0, 300));
 });

@@ -10,6 +10,12 @@ export function cameraView(s: CameraStats) {
     state: s.source.state,
     since: new Date(s.source.since).toISOString(),
     lastError: s.source.lastError ?? null,
+    previousError: s.source.previousError
+      ? {
+        message: s.source.previousError.message,
+        at: new Date(s.source.previousError.at).toISOString(),
+      }
+      : null,
     source: s.source.spec ?? null,
     fps: s.fps,
     ageMs: s.ageMs,

@@ -1,5 +1,6 @@
 import type { Frame } from "../../core/frame.ts";
 import { clientFps, resolveCamera, type ServeContext } from "../context.ts";
+import { queryFlag } from "../query.ts";
 import type { Params, Route } from "../router.ts";
 import { perFrame, sseFrameResponse, sseHeaders } from "../sse_stream.ts";
 import { imageEventsResponse } from "../image_events.ts";
@@ -26,8 +27,11 @@ export function eventsRoutes(ctx: ServeContext): Route[] {
     if (camera instanceof Response) return camera;
     if (req.method === "HEAD") return new Response(null, { headers: sseHeaders });
     const url = new URL(req.url);
-    const fps = clientFps(url, ctx.targetFps);
-    if (url.searchParams.get("images") === "1") return imageEventsResponse(ctx, camera, fps);
+    const fps = clientFps(url, ctx);
+    if (fps instanceof Response) return fps;
+    const images = queryFlag(url, "images", ctx.metrics);
+    if (images instanceof Response) return images;
+    if (images) return imageEventsResponse(ctx, camera, fps);
     return sseFrameResponse(ctx, camera, fps, frameEvent);
   };
   return [{ method: "GET", path: "/cameras/:name/events", handler }];

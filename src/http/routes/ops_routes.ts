@@ -1,3 +1,4 @@
+import { isLive } from "../../core/source_status.ts";
 import type { ServeContext } from "../context.ts";
 import { json } from "../responses.ts";
 import type { Route } from "../router.ts";
@@ -37,6 +38,13 @@ export function opsRoutes(ctx: ServeContext): Route[] {
           value: s.ageMs === null ? -1 : s.ageMs / 1000,
           labels,
         },
+        {
+          name: "detector_camera_up",
+          type: "gauge" as const,
+          help: "1 while the camera delivers frames (what /healthz counts as live)",
+          value: isLive(s.source) ? 1 : 0,
+          labels,
+        },
         ...states.map((state) => ({
           name: "detector_source_state",
           type: "gauge" as const,
@@ -51,8 +59,16 @@ export function opsRoutes(ctx: ServeContext): Route[] {
     {
       method: "GET",
       path: "/healthz",
-      handler: () =>
-        json({ status: "ok", cameras: ctx.cache.cameras().length, targetFps: ctx.targetFps }),
+      handler: () => {
+        const cameras = ctx.cache.allStats();
+        const down = cameras.filter((s) => !isLive(s.source)).map((s) => s.camera);
+        const live = cameras.length - down.length;
+        const status = down.length === 0 ? "ok" : live === 0 ? "down" : "degraded";
+        return json(
+          { status, cameras: { live, down }, targetFps: ctx.targetFps },
+          ctx.healthzStrict && down.length > 0 ? 503 : 200,
+        );
+      },
     },
     {
       method: "GET",

@@ -8,7 +8,8 @@ export function streamRoutes(ctx: ServeContext): Route[] {
     const camera = resolveCamera(ctx, params.name);
     if (camera instanceof Response) return camera;
     if (req.method === "HEAD") return new Response(null, { headers: mjpegHeaders });
-    const fps = clientFps(new URL(req.url), ctx.targetFps);
+    const fps = clientFps(new URL(req.url), ctx);
+    if (fps instanceof Response) return fps;
     return mjpegResponse(ctx.cache, camera, fps, [ctx.shutdown], stats);
   };
   return [
