@@ -23,8 +23,8 @@ export class Router {
   #exact = new Map<string, Map<string, Handler>>();
   #patterns: { method: string; pattern: URLPattern; path: string; handler: Handler }[] = [];
 
-  /** `metrics` counts the requests whose handler failed. */
-  constructor(private readonly metrics: Metrics) {}
+  /** `metrics` counts the requests whose handler failed; the server in front counts into it too. */
+  constructor(readonly metrics: Metrics) {}
 
   add(...routes: Route[]): this {
     for (const r of routes) {
