@@ -72,6 +72,7 @@ Examples:
 export async function runWorker(config: RunConfig): Promise<void> {
   const cache = new FrameCache();
   const readers = new SharedReaders(cache, {
+    metrics,
     maxRetries: config.maxRetries,
     timeoutMs: config.timeoutMs,
     reconnectMs: config.reconnectIntervalSec * 1000,

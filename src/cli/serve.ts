@@ -268,6 +268,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   });
   const cache = new FrameCache();
   const sources = new CameraSet(cache, {
+    metrics,
     intervalMs: opts.snapshotIntervalMs,
     timeoutMs: opts.timeoutMs,
     maxFrameAgeS: opts.maxFrameAgeMs === undefined ? undefined : opts.maxFrameAgeMs / 1000,
