@@ -5,7 +5,7 @@
  */
 import type { Command } from "commander";
 import { errorMessage } from "../core/log.ts";
-import { metrics } from "../core/metrics.ts";
+import { metrics } from "./metrics_registry.ts";
 import { annotateJpeg } from "../inference/annotate.ts";
 import { loadModel } from "../inference/load_model.ts";
 import { loadPipelineModels } from "../pipeline/models.ts";

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { commandSettings, processEnv, type Settings } from "../config/mod.ts";
 import { errorMessage, logger } from "../core/log.ts";
-import { metrics } from "../core/metrics.ts";
+import { metrics } from "./metrics_registry.ts";
 import { infoBody } from "../prusa/connect_client.ts";
 import { type ConnectSettings, resolveConnect } from "../prusa/connect_settings.ts";
 import { ExitCode } from "../prusa/exit_codes.ts";

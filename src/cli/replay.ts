@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { httpKeys, httpLimits } from "./http_options.ts";
 import { errorMessage, logger } from "../core/log.ts";
-import { metrics } from "../core/metrics.ts";
+import { metrics } from "./metrics_registry.ts";
 import { commandSettings } from "../config/mod.ts";
 import { runReplay } from "../replay/replay.ts";
 import { addSettingOptions, resolveCommand } from "./setting_options.ts";

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { FrameCache } from "../core/frame_cache.ts";
 import { logger } from "../core/log.ts";
-import { metrics } from "../core/metrics.ts";
+import { metrics } from "./metrics_registry.ts";
 import type { ServeContext } from "../http/context.ts";
 import { Router } from "../http/router.ts";
 import { opsRoutes } from "../http/routes/ops_routes.ts";

@@ -18,7 +18,7 @@ import { CameraSet, type NamedSpec, type ReconcileResult } from "../sources/came
 import type { Route } from "../http/router.ts";
 import { json, jsonError } from "../http/responses.ts";
 import { readCamerasFile } from "../config/cameras_file.ts";
-import { metrics } from "../core/metrics.ts";
+import { metrics } from "./metrics_registry.ts";
 import { onShutdown } from "./shutdown.ts";
 import { ffmpegKeys, ffmpegSourceOptions } from "./ffmpeg_options.ts";
 import { httpKeys, httpLimits } from "./http_options.ts";

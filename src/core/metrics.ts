@@ -86,10 +86,3 @@ export class Metrics {
     return out;
   }
 }
-
-/**
- * The process's registry, created here and nowhere else. Subcommands pass it down to the parts
- * that count (`ServeContext.metrics`, the push server, the ffmpeg children gauge); the parts that
- * do not take one yet count into it directly.
- */
-export const metrics = new Metrics();
