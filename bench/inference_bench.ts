@@ -1,12 +1,11 @@
 /**
- * Inference benchmark: ONNX Runtime session.run alone versus the full path (1080p JPEG → sharp
- * letterbox → session in its Worker → decoded boxes), per backend and thread count; median and
- * p95 in ms, as a markdown table.
+ * Inference benchmark: ONNX Runtime session.run alone (the floor) versus the full path (1080p
+ * JPEG → sharp letterbox → session in its Worker → decoded boxes), per backend and thread count;
+ * median and p95 in ms, as a markdown table, then the target: full path ≤ 1.15× session.run.
  *
- * Models: ../shared/models/yolov8n-arch-640.onnx and yolov8n-cls-arch-224.onnx (random weights,
- * real compute), overridable with DETECTOR_BENCH_DET_MODEL / DETECTOR_BENCH_CLS_MODEL; skipped with
- * a message when absent. Frame: ../shared/data/frame1080.jpg or DETECTOR_BENCH_FRAME, else a
- * generated 1920×1080 JPEG. Iterations: DETECTOR_BENCH_ITERS (default 15, after 3 warm-ups).
+ * Models: generated YOLOv8n- and YOLOv8n-cls-size graphs (bench/lib/bench_models.ts), or
+ * DETECTOR_BENCH_DET_MODEL / DETECTOR_BENCH_CLS_MODEL. Frame: a 1080p ffmpeg testsrc2 JPEG or
+ * DETECTOR_BENCH_FRAME. Iterations: DETECTOR_BENCH_ITERS (default 15, after 3 warm-ups).
  */
 import * as ortNode from "onnxruntime-node";
 import type { BackendSession } from "../src/inference/backend.ts";
@@ -14,24 +13,12 @@ import { createSession } from "../src/inference/backends.ts";
 import { loadModel } from "../src/inference/load_model.ts";
 import { letterbox, resizeForClassify } from "../src/inference/preprocess.ts";
 import type { BackendName, Model } from "../src/inference/types.ts";
-import { noisyFrameJpeg } from "../src/testmodels/frames.ts";
+import { benchClassifier, benchDetector, benchFrame } from "./lib/bench_models.ts";
+import { machineLine } from "./lib/report.ts";
 
-const root = new URL("../", import.meta.url).pathname;
-const detPath = Deno.env.get("DETECTOR_BENCH_DET_MODEL") ??
-  `${root}../shared/models/yolov8n-arch-640.onnx`;
-const clsPath = Deno.env.get("DETECTOR_BENCH_CLS_MODEL") ??
-  `${root}../shared/models/yolov8n-cls-arch-224.onnx`;
-const framePath = Deno.env.get("DETECTOR_BENCH_FRAME") ?? `${root}../shared/data/frame1080.jpg`;
 const iters = Number(Deno.env.get("DETECTOR_BENCH_ITERS") ?? 15);
 const warmup = 3;
-
-async function readOptional(path: string): Promise<Uint8Array | undefined> {
-  try {
-    return await Deno.readFile(path);
-  } catch {
-    return undefined;
-  }
-}
+const FULL_PATH_TARGET = 1.15;
 
 function stats(samples: number[]): { median: number; p95: number } {
   const s = [...samples].sort((a, b) => a - b);
@@ -63,30 +50,21 @@ interface Row {
 const rows: Row[] = [];
 const fmt = (n: number) => n.toFixed(1);
 
-const det = await readOptional(detPath);
-const cls = await readOptional(clsPath);
-if (!det && !cls) {
-  console.log(
-    `skipped: no benchmark models (looked for ${detPath} and ${clsPath}; ` +
-      "set DETECTOR_BENCH_DET_MODEL / DETECTOR_BENCH_CLS_MODEL)",
-  );
-  Deno.exit(0);
-}
-let frame = await readOptional(framePath);
-let frameNote = framePath;
-if (!frame) {
-  frame = await noisyFrameJpeg(1920, 1080);
-  frameNote = "generated 1920×1080 JPEG";
-}
+const det = await benchDetector();
+const cls = await benchClassifier();
+const { jpeg: frame, origin: frameNote } = await benchFrame();
+console.log(machineLine());
 console.log(
-  `frame: ${frameNote} (${frame.length} bytes); ${iters} runs after ${warmup} warm-ups\n`,
+  `detector: ${det.origin} (${det.path}); classifier: ${cls.origin} (${cls.path})
+` +
+    `frame: ${frameNote} (${frame.length} bytes); ${iters} runs after ${warmup} warm-ups\n`,
 );
 
-const models: { name: string; bytes: Uint8Array; size: number; task: "detect" | "classify" }[] = [];
-if (det) models.push({ name: "yolov8n 640", bytes: det, size: 640, task: "detect" });
-else console.log(`skipped detector: ${detPath} not found`);
-if (cls) models.push({ name: "yolov8n-cls 224", bytes: cls, size: 224, task: "classify" });
-else console.log(`skipped classifier: ${clsPath} not found`);
+const models: { name: string; bytes: Uint8Array; size: number; task: "detect" | "classify" }[] = [
+  { name: "yolov8n 640", bytes: det.bytes, size: 640, task: "detect" },
+  { name: "yolov8n-cls 224", bytes: cls.bytes, size: 224, task: "classify" },
+];
+const floors = new Map<string, number>();
 
 const image = { jpeg: frame };
 
@@ -115,6 +93,7 @@ for (const m of models) {
       m.size,
     ]);
     const r = await time(() => s.run({ [s.inputNames[0]]: input }));
+    floors.set(`${m.name}/${threads}`, r.median);
     rows.push({
       model: m.name,
       backend: "native",
@@ -154,7 +133,9 @@ for (const backend of ["native", "wasm"] as BackendName[]) {
           threads,
           what: m.task === "detect" ? "full: 1080p JPEG → boxes" : "full: 1080p JPEG → top-1",
           ...full,
-          note: `${(full.median / run.median).toFixed(2)}× run`,
+          note: `${(full.median / run.median).toFixed(2)}× Worker run, ${
+            (full.median / (floors.get(`${m.name}/${threads}`) ?? NaN)).toFixed(2)
+          }× bare run`,
         });
       } catch (err) {
         rows.push({
@@ -181,5 +162,21 @@ for (const r of rows) {
     `| ${r.model} | ${r.backend} | ${r.threads || "-"} | ${r.what} | ${fmt(r.median)} | ${
       fmt(r.p95)
     } | ${r.note ?? ""} |`,
+  );
+}
+
+console.log("");
+for (const threads of [1, 2]) {
+  const floor = floors.get(`yolov8n 640/${threads}`);
+  const full = rows.find((r) =>
+    r.model === "yolov8n 640" && r.backend === "native" && r.threads === threads &&
+    r.what.startsWith("full")
+  );
+  if (!floor || !full) continue;
+  const ratio = full.median / floor;
+  console.log(
+    `target, ${threads} thread(s): full path 1080p JPEG → boxes ${fmt(full.median)} ms = ` +
+      `${ratio.toFixed(2)}× bare session.run ${fmt(floor)} ms (target ≤ ${FULL_PATH_TARGET}×): ` +
+      (ratio <= FULL_PATH_TARGET ? "met" : "not met"),
   );
 }

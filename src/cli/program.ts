@@ -2,6 +2,8 @@ import { Command } from "commander";
 import { commandSettings } from "../config/mod.ts";
 import { setLogJson, setLogLevel } from "../core/log.ts";
 import { disableNativeBackend } from "../inference/backends.ts";
+import { setProcessThreadBudget } from "../inference/thread_budget.ts";
+import { allowOrtSpinning } from "../inference/worker_session.ts";
 import { setFfmpegPrograms } from "../sources/ffmpeg_process.ts";
 import { VERSION } from "../version.ts";
 import { registerDetect } from "./detect.ts";
@@ -26,6 +28,8 @@ const processSettings = commandSettings([
   "ffprobe",
   "nativeBackend",
   "shutdownTimeout",
+  "threadBudget",
+  "ortSpinning",
 ]);
 
 /** The commander program with every subcommand registered. */
@@ -47,6 +51,8 @@ export function buildProgram(): Command {
       setFfmpegPrograms({ ffmpeg: v.ffmpeg, ffprobe: v.ffprobe });
       disableNativeBackend(!v.nativeBackend);
       setShutdownTimeout(v.shutdownTimeout);
+      setProcessThreadBudget(v.threadBudget);
+      allowOrtSpinning(v.ortSpinning);
     });
   registerServe(program);
   registerToken(program);

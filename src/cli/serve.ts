@@ -257,7 +257,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   const expand = (specs: NamedSpec[]) =>
     specs.map(({ name, spec }) => ({
       name,
-      spec: expandSecretRefs(spec, `--source ${name}`, secrets),
+      spec: expandSecretRefs(spec, `--source ${name}`, secrets, processEnv),
     }));
   const guard = new AccessGuard({
     users: opts.authFile ? await readCredentialsFile(opts.authFile) : undefined,
@@ -288,7 +288,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   const ingest = await startIngest(cache, {
     pushSecret: opts.pushSecret,
     uploadToken: opts.uploadToken,
-    mqtt: opts.mqtt.map((u) => expandSecretRefs(u, "--mqtt", secrets)),
+    mqtt: opts.mqtt.map((u) => expandSecretRefs(u, "--mqtt", secrets, processEnv)),
     historyDir: opts.history,
     historyKeep: opts.historyKeep,
     historyIntervalMs: opts.historyIntervalMs,

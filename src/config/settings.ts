@@ -373,8 +373,21 @@ export const settings = {
     env: "DETECTOR_THREADS",
     file: ["threads"],
     type: int(1, 256),
-    defaultText: "all cores",
+    defaultText: "the budget; branches that run at once share it",
     help: "inference threads per model",
+  },
+  threadBudget: {
+    env: "DETECTOR_THREAD_BUDGET",
+    type: int(1, 1024),
+    defaultText: "all cores",
+    help: "cores shared by every inference session of the process",
+  },
+  ortSpinning: {
+    env: "DETECTOR_ORT_SPINNING",
+    type: onOff,
+    default: false,
+    help: "let ONNX Runtime's intra-op threads spin-wait (its own default; costs CPU when " +
+      "several sessions share the cores)",
   },
   nativeBackend: {
     env: "DETECTOR_NATIVE_BACKEND",

@@ -53,11 +53,11 @@ function inUserinfo(spec: string, index: number): boolean {
 export function expandSecretRefs(
   spec: string,
   what: string,
-  secrets: Map<string, string> = new Map(),
-  env: (name: string) => string | undefined = (n) => Deno.env.get(n),
+  secrets: Map<string, string> | undefined,
+  env: (name: string) => string | undefined,
 ): string {
   return spec.replace(REF, (_m, name: string, offset: number) => {
-    const value = secrets.get(name) ?? env(name);
+    const value = secrets?.get(name) ?? env(name);
     if (value === undefined) {
       throw new Error(`${what} refers to \${${name}}, which is neither in --secrets-file nor set`);
     }

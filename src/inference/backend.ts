@@ -4,6 +4,7 @@
  * (onnxruntime-web in a Worker).
  */
 import type { Metrics } from "../core/metrics.ts";
+import type { ThreadBudget } from "./thread_budget.ts";
 import type { BackendName } from "./types.ts";
 
 /** A dense float32 tensor. */
@@ -13,8 +14,19 @@ export interface TensorData {
 }
 
 export interface SessionOptions {
-  /** Intra-op threads; default: all cores. */
+  /** Intra-op threads; default: all cores of the thread budget. */
   threads?: number;
+  /**
+   * Intra-op threads spin-wait for work between parallel sections (ONNX Runtime's default, native
+   * only). Off by default: spinning threads of sessions that run at once take the cores from each
+   * other (env DETECTOR_ORT_SPINNING=1 turns it on).
+   */
+  spinning?: boolean;
+  /**
+   * Cores shared with the other sessions: each run waits for its threads (default: the process
+   * budget; null: none).
+   */
+  budget?: ThreadBudget | null;
   /** Try the CUDA execution provider first (native only). */
   cuda?: boolean;
   /** Counts runs refused because the queue is full. */

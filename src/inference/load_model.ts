@@ -15,6 +15,7 @@ import type {
   ImageInput,
   LoadOptions,
   Model,
+  PreparedImage,
 } from "./types.ts";
 
 class BaseModel {
@@ -59,10 +60,19 @@ class OnnxDetectionModel extends BaseModel implements DetectionModel {
     this.layout = desc.layout!;
   }
 
-  async detect(image: ImageInput, opts: DetectOptions): Promise<Detection[]> {
+  async prepare(image: ImageInput): Promise<PreparedImage> {
     const { tensor, box } = await letterbox(image, this.inputWidth, this.inputHeight);
-    const out = await this.runTensor(tensor);
-    return decodeDetections(out, this.layout, this.classNames, box, opts);
+    return { model: this, tensor, letterbox: box };
+  }
+
+  async detect(image: ImageInput, opts: DetectOptions): Promise<Detection[]> {
+    return await this.detectPrepared(await this.prepare(image), opts);
+  }
+
+  async detectPrepared(p: PreparedImage, opts: DetectOptions): Promise<Detection[]> {
+    if (p.model !== this) throw new Error("image was prepared for another model");
+    const out = await this.runTensor(p.tensor);
+    return decodeDetections(out, this.layout, this.classNames, p.letterbox, opts);
   }
 }
 
@@ -92,6 +102,8 @@ export async function loadModel(onnx: Uint8Array, opts: ModelLoadOptions = {}): 
   });
   const session = await createSession(onnx, opts.backend ?? "auto", {
     threads: opts.threads,
+    spinning: opts.spinning,
+    budget: opts.budget,
     cuda: opts.cuda,
     metrics: opts.metrics,
   });

@@ -9,6 +9,8 @@ export type WorkerRequest =
     backend: BackendName;
     model: Uint8Array;
     threads: number;
+    /** Intra/inter-op threads spin-wait (native). */
+    spinning: boolean;
     cuda: boolean;
     /** file: URL of onnxruntime-web's dist/ folder (wasm backend). */
     wasmPaths?: string;

@@ -52,6 +52,12 @@ async function load(msg: Extract<WorkerRequest, { type: "load" }>): Promise<void
       interOpNumThreads: 1,
       graphOptimizationLevel: "all",
       logSeverityLevel: 3,
+      extra: {
+        session: {
+          intra_op: { allow_spinning: msg.spinning ? "1" : "0" },
+          inter_op: { allow_spinning: msg.spinning ? "1" : "0" },
+        },
+      },
     }
     : { executionProviders: ["wasm"], graphOptimizationLevel: "all", logSeverityLevel: 3 };
   let provider = msg.backend === "native" ? "cpu" : "wasm";

@@ -4,6 +4,7 @@
  */
 import type { Metrics } from "../core/metrics.ts";
 import type { Box } from "../core/pixel_rect.ts";
+import type { ThreadBudget } from "./thread_budget.ts";
 
 /** An image to run a model on: JPEG bytes, or packed RGB pixels (3 bytes per pixel, row-major). */
 export type ImageInput =
@@ -41,11 +42,34 @@ interface ModelBase {
   dispose(): Promise<void>;
 }
 
+/**
+ * An image already pre-processed for one model (`DetectionModel.prepare`), so that the next
+ * frame's decode and letterbox can run while the current frame is in `session.run`. Used once:
+ * its tensor is handed over to the run.
+ */
+export interface PreparedImage {
+  readonly model: DetectionModel;
+  readonly tensor: Float32Array;
+  /** How frame pixels map into the model input (boxes are mapped back with it). */
+  readonly letterbox: {
+    scaleX: number;
+    scaleY: number;
+    padX: number;
+    padY: number;
+    width: number;
+    height: number;
+  };
+}
+
 export interface DetectionModel extends ModelBase {
   readonly task: "detect";
   /** Output layout detected from the output shape. */
   readonly layout: "yolov8" | "yolov5" | "end2end";
   detect(image: ImageInput, opts: DetectOptions): Promise<Detection[]>;
+  /** Decodes and letterboxes an image for this model ahead of `detectPrepared`. */
+  prepare?(image: ImageInput): Promise<PreparedImage>;
+  /** `detect` on an image `prepare` made. */
+  detectPrepared?(image: PreparedImage, opts: DetectOptions): Promise<Detection[]>;
 }
 
 export interface ClassificationModel extends ModelBase {
@@ -62,8 +86,12 @@ export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 
 export interface LoadOptions {
   backend?: BackendChoice;
-  /** Intra-op threads; default: all cores. */
+  /** Intra-op threads; default: all cores of the thread budget. */
   threads?: number;
+  /** Intra-op threads spin-wait (native; default off, see SessionOptions). */
+  spinning?: boolean;
+  /** Cores shared with other sessions (default: the process budget; null: none). */
+  budget?: ThreadBudget | null;
   /** Try the CUDA execution provider first (native backend only). */
   cuda?: boolean;
   /** Class names to use when the ONNX metadata has none (the node's `classes`). */

@@ -1,10 +1,12 @@
 /**
  * A `BackendSession` whose ONNX session lives in its own Worker (`session_worker.ts`). Runs are
- * serialised per session and bounded: more than `maxQueued` waiting runs are refused.
+ * serialised per session and bounded: more than `maxQueued` waiting runs are refused. Each run
+ * takes the session's threads from the thread budget while it runs.
  */
 import type { Metrics } from "../core/metrics.ts";
 import type { BackendSession, SessionOptions, TensorData } from "./backend.ts";
 import type { WorkerReply, WorkerRequest } from "./session_protocol.ts";
+import { processThreadBudget, type ThreadBudget } from "./thread_budget.ts";
 import type { BackendName } from "./types.ts";
 
 /** The backend could not start at all (module or native library missing): worth a fallback. */
@@ -21,6 +23,13 @@ function wasmDistUrl(): string {
   return entry.slice(0, entry.lastIndexOf("/") + 1);
 }
 
+let spinning = false;
+
+/** Lets intra-op threads spin-wait, as ONNX Runtime does by default; set once at start. */
+export function allowOrtSpinning(on: boolean): void {
+  spinning = on;
+}
+
 export class WorkerSession implements BackendSession {
   readonly backend: BackendName;
   inputNames: readonly string[] = [];
@@ -30,6 +39,9 @@ export class WorkerSession implements BackendSession {
   /** Why CUDA was not used when it was asked for. */
   cudaError?: string;
   readonly maxQueued: number;
+  /** Intra-op threads of the session. */
+  threads = 1;
+  #budget: ThreadBudget | null = null;
   #worker: Worker;
   #nextId = 1;
   #pending = new Map<number, Pending>();
@@ -72,7 +84,11 @@ export class WorkerSession implements BackendSession {
   ): Promise<WorkerSession> {
     const s = new WorkerSession(backend, opts.maxQueued ?? 16, opts.metrics);
     try {
-      const threads = Math.max(1, Math.floor(opts.threads ?? navigator.hardwareConcurrency ?? 1));
+      const budget = opts.budget === undefined ? processThreadBudget() : opts.budget;
+      const all = budget?.size ?? navigator.hardwareConcurrency ?? 1;
+      const threads = Math.max(1, Math.floor(opts.threads ?? all));
+      s.threads = backend === "wasm" ? 1 : threads; // the wasm fallback is single-threaded
+      s.#budget = budget;
       const copy = model.slice(); // transferred to the worker; the caller keeps its bytes
       const r = await s.#request(
         {
@@ -81,6 +97,7 @@ export class WorkerSession implements BackendSession {
           backend,
           model: copy,
           threads,
+          spinning: opts.spinning ?? spinning,
           cuda: !!opts.cuda,
           wasmPaths: backend === "wasm" ? wasmDistUrl() : undefined,
         },
@@ -123,9 +140,14 @@ export class WorkerSession implements BackendSession {
     }
     this.#queued++;
     const job = this.#chain.then(async () => {
-      const transfer = Object.values(inputs).map((t) => t.data.buffer as ArrayBuffer);
-      const r = await this.#request({ id: 0, type: "run", inputs }, transfer);
-      return r.outputs ?? {};
+      const release = await this.#budget?.acquire(this.threads);
+      try {
+        const transfer = Object.values(inputs).map((t) => t.data.buffer as ArrayBuffer);
+        const r = await this.#request({ id: 0, type: "run", inputs }, transfer);
+        return r.outputs ?? {};
+      } finally {
+        release?.();
+      }
     }).finally(() => this.#queued--);
     this.#chain = job.catch(() => {});
     return job;

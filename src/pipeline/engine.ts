@@ -12,6 +12,7 @@ import type {
   Detection,
   DetectionModel,
   Model,
+  PreparedImage,
 } from "../inference/types.ts";
 import { resultFieldFor } from "../mpta/placeholders.ts";
 import type { PipelineNode } from "../mpta/types.ts";
@@ -57,23 +58,40 @@ export class Engine {
 
   /**
    * Detections of a detection node at or above `minConfidence`; the root keeps only its
-   * `triggerClasses` (classes of interest), branches keep every class of their model.
+   * `triggerClasses` (classes of interest), branches keep every class of their model. `prepared`:
+   * the image already pre-processed for the node's model (see `prepare`).
    */
   async detect(
     node: PipelineNode,
     image: FrameImage,
     minConfidence: number,
     isRoot: boolean,
+    prepared?: Promise<PreparedImage>,
   ): Promise<Detection[]> {
     const model = this.model(node);
     if (model.task !== "detect") {
       throw new Error(`"${node.modelId}" is a classification model where detection is needed`);
     }
-    return await (model as DetectionModel).detect(image.modelInput(), {
+    const opts = {
       minConfidence,
       iou: node.iou,
       ...(isRoot && node.triggerClasses.length ? { classes: node.triggerClasses } : {}),
-    });
+    };
+    const m = model as DetectionModel;
+    if (prepared && m.detectPrepared) return await m.detectPrepared(await prepared, opts);
+    return await m.detect(image.modelInput(), opts);
+  }
+
+  /**
+   * Starts the pre-processing of a detection node's input (decode, letterbox) now, so it overlaps
+   * whatever runs meanwhile; undefined when the model cannot prepare ahead.
+   */
+  prepare(node: PipelineNode, image: FrameImage): Promise<PreparedImage> | undefined {
+    const model = this.model(node);
+    if (model.task !== "detect" || !model.prepare || !model.detectPrepared) return undefined;
+    const p = model.prepare(image.modelInput());
+    p.catch(() => {}); // the error is raised where the frame is run
+    return p;
   }
 
   /** Runs the triggered branches of a node: parallel ones concurrently, others in order. */

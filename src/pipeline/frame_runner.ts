@@ -125,6 +125,20 @@ export class FrameRunner implements PipelineRunner {
     return n;
   }
 
+  /**
+   * The frame with its root-model pre-processing (decode, letterbox) started now: give the result
+   * to `run` later, so that this work overlaps the inference of the frame before.
+   */
+  prepare(frame: FrameInput): FrameInput {
+    if (this.#closed || frame.prepared) return frame;
+    try {
+      const prepared = this.#engine.prepare(this.archive.spec.pipeline, new FrameImage(frame));
+      return prepared ? { ...frame, prepared } : frame;
+    } catch {
+      return frame; // a malformed frame fails in run, with its error
+    }
+  }
+
   async run(frame: FrameInput, ctx: RunContext): Promise<PipelineResult> {
     if (this.#closed) throw new Error("pipeline runner is closed");
     const root = this.archive.spec.pipeline;
@@ -137,7 +151,7 @@ export class FrameRunner implements PipelineRunner {
     const lowest = cam.tracker
       ? Math.min(TRACK_LOW_THRESH, root.minConfidence)
       : root.minConfidence;
-    const all = await this.#engine.detect(root, image, lowest, true);
+    const all = await this.#engine.detect(root, image, lowest, true, frame.prepared);
     timings.detect = performance.now() - t0;
 
     const tTrack = performance.now();

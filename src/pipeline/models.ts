@@ -2,6 +2,7 @@
 import type { PipelineArchive, PipelineNode } from "../mpta/types.ts";
 import { errorMessage } from "../core/log.ts";
 import { loadModel } from "../inference/load_model.ts";
+import { processThreadBudget } from "../inference/thread_budget.ts";
 import type { LoadOptions, Model } from "../inference/types.ts";
 
 /** Every node of the tree, depth first, root first. */
@@ -16,20 +17,52 @@ export function walkNodes(root: PipelineNode): PipelineNode[] {
 }
 
 /**
+ * Intra-op threads of each node's session when none are asked for: the root gets the whole budget;
+ * a branch shares it with the siblings that run at the same time (the parallel ones, plus one for
+ * the sequential ones, which run alongside them), so a frame's branches never oversubscribe.
+ */
+export function nodeThreads(root: PipelineNode, budget: number): Map<PipelineNode, number> {
+  const out = new Map<PipelineNode, number>([[root, budget]]);
+  const visit = (n: PipelineNode) => {
+    const parallel = n.branches.filter((b) => b.parallel).length;
+    const concurrent = parallel + (n.branches.length > parallel ? 1 : 0);
+    for (const b of n.branches) {
+      out.set(b, Math.max(1, Math.floor(budget / Math.max(1, concurrent))));
+      visit(b);
+    }
+  };
+  visit(root);
+  return out;
+}
+
+/**
  * Loads the model of every node (class names from the node's `classes` when the ONNX metadata has
- * none). On failure the models already loaded are disposed and the error names the node's modelId.
+ * none), with `opts.threads` or else `nodeThreads`. On failure the models already loaded are
+ * disposed and the error names the node's modelId.
  */
 export async function loadPipelineModels(
   archive: PipelineArchive,
   opts: LoadOptions = {},
 ): Promise<Map<string, Model>> {
   const models = new Map<string, Model>();
+  const budget = opts.budget === undefined ? processThreadBudget() : opts.budget;
+  const threads = nodeThreads(
+    archive.spec.pipeline,
+    budget?.size ?? navigator.hardwareConcurrency ?? 1,
+  );
   try {
     for (const node of walkNodes(archive.spec.pipeline)) {
       const bytes = archive.file(node.modelFile);
       if (!bytes) throw new Error(`modelFile "${node.modelFile}" is not in the archive`);
       try {
-        models.set(node.modelId, await loadModel(bytes, { ...opts, classNames: node.classes }));
+        models.set(
+          node.modelId,
+          await loadModel(bytes, {
+            ...opts,
+            threads: opts.threads ?? threads.get(node),
+            classNames: node.classes,
+          }),
+        );
       } catch (err) {
         throw new Error(`model "${node.modelId}" (${node.modelFile}): ${errorMessage(err)}`);
       }

@@ -1,4 +1,4 @@
-import type { Detection } from "../inference/types.ts";
+import type { Detection, PreparedImage } from "../inference/types.ts";
 
 /** What one pipeline run on one frame produced (docs/mpta.md "Execution of one frame"). */
 export interface BranchResult {
@@ -35,6 +35,11 @@ export interface PipelineResult {
 
 export interface FrameInput {
   jpeg?: Uint8Array;
+  /**
+   * The root model's input, pre-processed ahead by `FrameRunner.prepare` while an earlier frame
+   * was in inference.
+   */
+  prepared?: Promise<PreparedImage>;
   /** Raw RGB alternative to JPEG (replay feeds ffmpeg's rawvideo). */
   rgb?: Uint8Array;
   width: number;

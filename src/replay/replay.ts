@@ -178,43 +178,70 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplayOutcome> {
       realtime: opts.realtime,
       signal: opts.signal,
     });
-    let waitStart = performance.now();
-    for await (const f of frames) {
-      stats.addTiming("decode", performance.now() - waitStart);
-      if (opts.signal?.aborted) break;
-      stats.lastFrameIndex = f.index;
-      writesOfFrame.length = 0;
-      let result: PipelineResult | null = null;
-      let error: string | undefined;
-      try {
-        result = await runner.run(
-          { rgb: f.rgb, width: f.width, height: f.height, at: t0 + f.ptsMs },
-          { cameraId: opts.camera, displayId: opts.display },
-        );
-      } catch (err) {
-        error = errorMessage(err);
-        stats.errors++;
-        if (stats.errors <= 5 || stats.errors % 100 === 0) {
-          log.warn("pipeline failed on a frame", { frame: f.index, error, failures: stats.errors });
+    // One frame ahead: the next frame is read and pre-processed (letterboxed for the root model)
+    // while the current one is in inference.
+    const ctx = { cameraId: opts.camera, displayId: opts.display };
+    const ahead = () =>
+      frames.next().then((n) =>
+        n.done ? null : {
+          f: n.value,
+          input: runner.prepare({
+            rgb: n.value.rgb,
+            width: n.value.width,
+            height: n.value.height,
+            at: t0 + n.value.ptsMs,
+          }),
         }
+      );
+    let waitStart = performance.now();
+    let pending = ahead();
+    try {
+      while (true) {
+        const current = await pending;
+        if (!current) break;
+        const f = current.f;
+        stats.addTiming("decode", performance.now() - waitStart);
+        if (opts.signal?.aborted) break;
+        pending = ahead();
+        pending.catch(() => {}); // a read failure is thrown when it is awaited
+        stats.lastFrameIndex = f.index;
+        writesOfFrame.length = 0;
+        let result: PipelineResult | null = null;
+        let error: string | undefined;
+        try {
+          result = await runner.run(current.input, ctx);
+        } catch (err) {
+          error = errorMessage(err);
+          stats.errors++;
+          if (stats.errors <= 5 || stats.errors % 100 === 0) {
+            log.warn("pipeline failed on a frame", {
+              frame: f.index,
+              error,
+              failures: stats.errors,
+            });
+          }
+        }
+        stats.processed++;
+        if (result) {
+          for (const [stage, ms] of Object.entries(result.timings)) stats.addTiming(stage, ms);
+          for (const cls of Object.keys(result.regions)) stats.addDetection(cls);
+          stats.addSession(result.sessionId);
+          if (result.eventFired) stats.events++;
+        }
+        await lines.line(frameLine(f, result, [...writesOfFrame], error));
+        if ((sink || cache) && result) {
+          const tAnn = performance.now();
+          const jpeg = await annotateFrame(f, result);
+          if (sink) await sink.write(jpeg, f.index);
+          cache?.put(VIEWER_CAMERA, jpeg, { width: f.width, height: f.height });
+          stats.addTiming("annotate", performance.now() - tAnn);
+        }
+        progress.update(stats.processed, stats.elapsedS());
+        waitStart = performance.now();
       }
-      stats.processed++;
-      if (result) {
-        for (const [stage, ms] of Object.entries(result.timings)) stats.addTiming(stage, ms);
-        for (const cls of Object.keys(result.regions)) stats.addDetection(cls);
-        stats.addSession(result.sessionId);
-        if (result.eventFired) stats.events++;
-      }
-      await lines.line(frameLine(f, result, [...writesOfFrame], error));
-      if ((sink || cache) && result) {
-        const tAnn = performance.now();
-        const jpeg = await annotateFrame(f, result);
-        if (sink) await sink.write(jpeg, f.index);
-        cache?.put(VIEWER_CAMERA, jpeg, { width: f.width, height: f.height });
-        stats.addTiming("annotate", performance.now() - tAnn);
-      }
-      progress.update(stats.processed, stats.elapsedS());
-      waitStart = performance.now();
+    } finally {
+      await pending.catch(() => {});
+      await frames.return(undefined);
     }
     progress.update(stats.processed, stats.elapsedS(), true);
   } catch (err) {

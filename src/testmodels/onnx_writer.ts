@@ -23,13 +23,14 @@ interface InitSpec {
   name: string;
   type: number;
   dims: number[];
-  values: number[];
+  values: number[] | Float32Array;
 }
 
 interface ValueSpec {
   name: string;
   type: number;
-  dims: (number | string)[];
+  /** Absent: shape not stated. */
+  dims?: (number | string)[];
 }
 
 /** Builds a graph node by node; names are generated (`t0`, `t1`, …) unless given. */
@@ -45,12 +46,12 @@ export class GraphBuilder {
     return name;
   }
 
-  output(name: string, dims: (number | string)[], type = ONNX_FLOAT): void {
+  output(name: string, dims?: (number | string)[], type = ONNX_FLOAT): void {
     this.outputs.push({ name, dims, type });
   }
 
   /** A float32 constant (initializer). */
-  floats(values: number[], dims: number[] = [values.length]): string {
+  floats(values: number[] | Float32Array, dims: number[] = [values.length]): string {
     const name = `c${this.#n++}`;
     this.initializers.push({ name, type: ONNX_FLOAT, dims, values });
     return name;
@@ -68,6 +69,18 @@ export class GraphBuilder {
     const name = out ?? `t${this.#n++}`;
     this.nodes.push({ op, inputs, outputs: [name], attrs, name: `${op}_${this.nodes.length}` });
     return name;
+  }
+
+  /** Adds a node with `count` outputs (Split); returns their names. */
+  opN(
+    op: string,
+    inputs: string[],
+    count: number,
+    attrs: Record<string, AttrValue> = {},
+  ): string[] {
+    const outputs = Array.from({ length: count }, () => `t${this.#n++}`);
+    this.nodes.push({ op, inputs, outputs, attrs, name: `${op}_${this.nodes.length}` });
+    return [...outputs];
   }
 }
 
@@ -102,9 +115,10 @@ function writeTensor(w: ProtoWriter, t: InitSpec): void {
   w.int(2, t.type);
   w.string(8, t.name);
   if (t.type === ONNX_FLOAT) {
-    w.bytes(9, new Uint8Array(Float32Array.from(t.values).buffer));
+    const f = t.values instanceof Float32Array ? t.values : Float32Array.from(t.values);
+    w.bytes(9, new Uint8Array(f.buffer, f.byteOffset, f.byteLength));
   } else if (t.type === ONNX_INT64) {
-    w.bytes(9, new Uint8Array(BigInt64Array.from(t.values.map((v) => BigInt(v))).buffer));
+    w.bytes(9, new Uint8Array(BigInt64Array.from(Array.from(t.values, (v) => BigInt(v))).buffer));
   } else {
     throw new Error(`unsupported initializer type ${t.type}`);
   }
@@ -115,11 +129,13 @@ function writeValueInfo(w: ProtoWriter, v: ValueSpec): void {
   w.message(2, (tp) =>
     tp.message(1, (tt) => {
       tt.int(1, v.type);
-      tt.message(2, (shape) => {
-        for (const d of v.dims) {
-          shape.message(1, (dim) => typeof d === "number" ? dim.int(1, d) : dim.string(2, d));
-        }
-      });
+      if (v.dims) {
+        tt.message(2, (shape) => {
+          for (const d of v.dims!) {
+            shape.message(1, (dim) => typeof d === "number" ? dim.int(1, d) : dim.string(2, d));
+          }
+        });
+      }
     }));
 }
 

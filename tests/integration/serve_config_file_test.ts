@@ -36,8 +36,10 @@ Deno.test("the example cameras file covers every source kind and parses", async 
       "ffmpeg",
       "http",
       "mjpeg-http",
+      "stream",
       "tcp",
       "testpattern",
+      "v4l2",
     ]);
     assert.equal(f.settings.values["target-fps"], 15);
     assert.equal(f.settings.lines?.["target-fps"], 7);

@@ -126,7 +126,7 @@ Deno.test({
         });
         // The reader's own stall check fires with the configured 3 s, not the 10 s default,
         // and ffmpeg is started again (a second connection to the camera).
-        await detector.waitFor(/no frame, killing ffmpeg .*stallTimeoutMs=3000/, 30_000);
+        await detector.waitFor(/no frame, killing ffmpeg .*timeoutMs=3000/, 30_000);
         await eventually(() => peer.accepted() >= 2, "a restarted ffmpeg reconnects", 30_000);
         assert.match(detector.output(), /stalled: no frame for 3 s, ffmpeg restarted/);
       } finally {
