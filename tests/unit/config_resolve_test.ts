@@ -123,7 +123,10 @@ Deno.test("--help shows defaults as users type them", () => {
   const s = commandSettings(["stallTimeout", "maxFrameBytes", "threads"]);
   assert.match(describeSetting("stallTimeout", s), /\(env DETECTOR_STALL_TIMEOUT, default 10s\)$/);
   assert.match(describeSetting("maxFrameBytes", s), /default 16MiB\)$/);
-  assert.match(describeSetting("threads", s), /default all cores\)$/);
+  assert.match(
+    describeSetting("threads", s),
+    /default the budget; branches that run at once share it\)$/,
+  );
 });
 
 Deno.test("every row parses its own default and shows it", () => {
