@@ -16,6 +16,7 @@ import * as ort from "onnxruntime-node";
 import { loadModel } from "../src/inference/load_model.ts";
 import { zipDeterministic } from "../src/mpta/pack.ts";
 import { runReplay } from "../src/replay/replay.ts";
+import { Metrics } from "../src/core/metrics.ts";
 import { benchClassifier, benchDetector } from "./lib/bench_models.ts";
 import { cpuSeconds } from "./lib/proc_stat.ts";
 import { fixed, machineLine, markdownTable } from "./lib/report.ts";
@@ -133,6 +134,7 @@ try {
       tracking: "bytetrack",
       sessionCooldownMs: 2000,
       spoolDir: `${dir}/spool`,
+      metrics: new Metrics(),
       backend: "native",
       threads: threadsEnv ? threads : undefined,
       size: "model",

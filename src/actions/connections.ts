@@ -74,7 +74,7 @@ export async function acquireWriteQueue(
   kind: ServerKind,
   url: string,
   spoolDir: string,
-  opts: AcquireOptions = {},
+  opts: AcquireOptions,
 ): Promise<WriteLease> {
   const dir = spoolDirFor(kind, url, spoolDir);
   const key = `${kind}|${url}|${dir}`;
@@ -85,6 +85,7 @@ export async function acquireWriteQueue(
         maxEntries: opts.spoolMaxEntries,
         maxBytes: opts.spoolMaxBytes,
         label: `${kind}:${redactUrl(identity(url))}`,
+        metrics: opts.metrics,
       });
       await Deno.writeTextFile(`${dir}/server.txt`, `${redactUrl(url)}\n`).catch(() => {});
       return new WriteQueue(makeTarget(kind, url), spool, opts);

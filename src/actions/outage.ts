@@ -3,16 +3,21 @@
  * exported as a gauge.
  */
 import { type Logger, logger } from "../core/log.ts";
-import { metrics } from "../core/metrics.ts";
+import type { Metrics } from "../core/metrics.ts";
 
 export class OutageLog {
   #down = false;
   #since = 0;
   #log: Logger;
 
-  constructor(readonly server: string, log: Logger = logger("actions")) {
+  readonly #metrics: Metrics;
+
+  constructor(readonly server: string, metrics: Metrics, log: Logger = logger("actions")) {
     this.#log = log;
-    metrics.set("detector_write_server_up", "1 while the server accepts writes", 1, { server });
+    this.#metrics = metrics;
+    this.#metrics.set("detector_write_server_up", "1 while the server accepts writes", 1, {
+      server,
+    });
   }
 
   get isDown(): boolean {
@@ -24,12 +29,16 @@ export class OutageLog {
     if (this.#down) return;
     this.#down = true;
     this.#since = Date.now();
-    metrics.set("detector_write_server_up", "1 while the server accepts writes", 0, {
+    this.#metrics.set("detector_write_server_up", "1 while the server accepts writes", 0, {
       server: this.server,
     });
-    metrics.inc("detector_write_server_outages_total", "Times a write server became unreachable", {
-      server: this.server,
-    });
+    this.#metrics.inc(
+      "detector_write_server_outages_total",
+      "Times a write server became unreachable",
+      {
+        server: this.server,
+      },
+    );
     this.#log.error(`${this.server} unreachable, spooling writes to disk until it is back`, {
       reason,
       spooled,
@@ -40,7 +49,7 @@ export class OutageLog {
   up(spooled: number): void {
     if (!this.#down) return;
     this.#down = false;
-    metrics.set("detector_write_server_up", "1 while the server accepts writes", 1, {
+    this.#metrics.set("detector_write_server_up", "1 while the server accepts writes", 1, {
       server: this.server,
     });
     this.#log.info(`${this.server} is back, replaying spooled writes`, {

@@ -6,7 +6,7 @@
  * picks up whatever is left.
  */
 import { errorMessage, logger } from "../core/log.ts";
-import { metrics } from "../core/metrics.ts";
+import type { Metrics } from "../core/metrics.ts";
 
 export const DEFAULT_SPOOL_MAX_ENTRIES = 10_000;
 export const DEFAULT_SPOOL_MAX_BYTES = 256 * 1024 * 1024;
@@ -18,6 +18,8 @@ export interface SpoolOptions {
   maxBytes?: number;
   /** Label for logs and metrics (e.g. the redacted server URL). */
   label?: string;
+  /** Counts dropped writes and shows the spool's size. */
+  metrics: Metrics;
 }
 
 interface Entry {
@@ -39,12 +41,14 @@ export class Spool {
   readonly maxBytes: number;
   readonly label: string;
   #unregister: () => void;
+  readonly #metrics: Metrics;
 
   private constructor(readonly dir: string, opts: SpoolOptions) {
+    this.#metrics = opts.metrics;
     this.maxEntries = opts.maxEntries ?? DEFAULT_SPOOL_MAX_ENTRIES;
     this.maxBytes = opts.maxBytes ?? DEFAULT_SPOOL_MAX_BYTES;
     this.label = opts.label ?? dir;
-    this.#unregister = metrics.collect(() => [
+    this.#unregister = this.#metrics.collect(() => [
       {
         name: "detector_spool_entries",
         type: "gauge",
@@ -63,7 +67,7 @@ export class Spool {
   }
 
   /** Opens (creating if needed) a spool directory and indexes the entries left in it. */
-  static async open(dir: string, opts: SpoolOptions = {}): Promise<Spool> {
+  static async open(dir: string, opts: SpoolOptions): Promise<Spool> {
     await Deno.mkdir(dir, { recursive: true });
     const spool = new Spool(dir, opts);
     const found: Entry[] = [];
@@ -127,7 +131,7 @@ export class Spool {
         error: errorMessage(err),
       });
       this.#forget(entry);
-      metrics.inc("detector_spool_dropped_total", "Spooled writes dropped", {
+      this.#metrics.inc("detector_spool_dropped_total", "Spooled writes dropped", {
         spool: this.label,
         reason: "io",
       });
@@ -142,7 +146,7 @@ export class Spool {
       const oldest = this.#entries[0];
       this.#forget(oldest);
       this.#dropped++;
-      metrics.inc("detector_spool_dropped_total", "Spooled writes dropped", {
+      this.#metrics.inc("detector_spool_dropped_total", "Spooled writes dropped", {
         spool: this.label,
         reason: "full",
       });
@@ -175,7 +179,7 @@ export class Spool {
           seq: entry.seq,
           error: errorMessage(err),
         });
-        metrics.inc("detector_spool_dropped_total", "Spooled writes dropped", {
+        this.#metrics.inc("detector_spool_dropped_total", "Spooled writes dropped", {
           spool: this.label,
           reason: "corrupt",
         });

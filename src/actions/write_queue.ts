@@ -8,7 +8,7 @@
  */
 import { Backoff, sleep } from "../core/backoff.ts";
 import { errorMessage, type Logger, logger } from "../core/log.ts";
-import { metrics } from "../core/metrics.ts";
+import type { Metrics } from "../core/metrics.ts";
 import { OutageLog } from "./outage.ts";
 import type { Spool } from "./spool.ts";
 import { parseWriteOp, serializeOp, type WriteOp } from "./write_op.ts";
@@ -37,6 +37,8 @@ export interface WriteQueueOptions {
   /** A write not answered within this is treated as unavailable (default 10 s). */
   opTimeoutMs?: number;
   log?: Logger;
+  /** Counts writes by result and drops, and shows the server's state. */
+  metrics: Metrics;
 }
 
 class TimeoutError extends Error {
@@ -55,8 +57,10 @@ export class WriteQueue {
   #opTimeoutMs: number;
   #log: Logger;
   #rejectedLogged = new Set<string>();
+  readonly #metrics: Metrics;
 
-  constructor(readonly target: WriteTarget, readonly spool: Spool, opts: WriteQueueOptions = {}) {
+  constructor(readonly target: WriteTarget, readonly spool: Spool, opts: WriteQueueOptions) {
+    this.#metrics = opts.metrics;
     this.#maxPending = opts.maxPending ?? 256;
     this.#opTimeoutMs = opts.opTimeoutMs ?? 10_000;
     this.#backoff = new Backoff({
@@ -65,7 +69,7 @@ export class WriteQueue {
       resetAfterMs: Infinity,
     });
     this.#log = opts.log ?? logger("actions");
-    this.#outage = new OutageLog(target.name, this.#log);
+    this.#outage = new OutageLog(target.name, opts.metrics, this.#log);
     if (spool.size > 0) this.#kick();
   }
 
@@ -95,7 +99,7 @@ export class WriteQueue {
   }
 
   #toSpool(op: WriteOp): void {
-    metrics.inc("detector_writes_total", "Writes to Redis/PostgreSQL by result", {
+    this.#metrics.inc("detector_writes_total", "Writes to Redis/PostgreSQL by result", {
       server: this.target.name,
       result: "spooled",
     });
@@ -125,7 +129,7 @@ export class WriteQueue {
             spool: this.spool.label,
             error: errorMessage(err),
           });
-          metrics.inc("detector_spool_dropped_total", "Spooled writes dropped", {
+          this.#metrics.inc("detector_spool_dropped_total", "Spooled writes dropped", {
             spool: this.spool.label,
             reason: "invalid",
           });
@@ -168,7 +172,7 @@ export class WriteQueue {
           );
         }),
       ]);
-      metrics.inc("detector_writes_total", "Writes to Redis/PostgreSQL by result", {
+      this.#metrics.inc("detector_writes_total", "Writes to Redis/PostgreSQL by result", {
         server: this.target.name,
         result: "ok",
       });
@@ -183,7 +187,7 @@ export class WriteQueue {
   }
 
   #rejected(op: WriteOp, reason: string): void {
-    metrics.inc("detector_writes_total", "Writes to Redis/PostgreSQL by result", {
+    this.#metrics.inc("detector_writes_total", "Writes to Redis/PostgreSQL by result", {
       server: this.target.name,
       result: "rejected",
     });

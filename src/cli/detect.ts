@@ -5,9 +5,10 @@
  */
 import type { Command } from "commander";
 import { errorMessage } from "../core/log.ts";
+import { metrics } from "./metrics_registry.ts";
 import { annotateJpeg } from "../inference/annotate.ts";
 import { loadModel } from "../inference/load_model.ts";
-import { loadPipelineModels } from "../inference/pipeline_models.ts";
+import { loadPipelineModels } from "../pipeline/models.ts";
 import { decodeRgb, imageSize } from "../inference/preprocess.ts";
 import type { BackendChoice, Model } from "../inference/types.ts";
 import { openArchive } from "../mpta/archive.ts";
@@ -107,6 +108,7 @@ async function detectPipeline(
     onPlannedWrite: (w) => writes.push(w),
     tracking: "per-frame",
     sessionCooldownMs: 0,
+    metrics,
     loadModels: async (a, load) =>
       models = await loadPipelineModels(a, { ...load, cuda: opts.cuda }),
   });

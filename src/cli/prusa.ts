@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { commandSettings, processEnv, type Settings } from "../config/mod.ts";
 import { errorMessage, logger } from "../core/log.ts";
+import { metrics } from "./metrics_registry.ts";
 import { infoBody } from "../prusa/connect_client.ts";
 import { type ConnectSettings, resolveConnect } from "../prusa/connect_settings.ts";
 import { ExitCode } from "../prusa/exit_codes.ts";
@@ -124,6 +125,7 @@ export async function runPrusaUpload(opts: PrusaUploadOptions): Promise<number> 
     reloadClient: async () => (await resolveConnect(settings)).client!,
     frames,
     name: opts.name,
+    metrics,
     intervalMs: opts.intervalMs ?? 10_000,
     maxAgeMs: opts.maxAgeMs,
     maxBytes: opts.maxBytes,

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { httpKeys, httpLimits } from "./http_options.ts";
 import { errorMessage, logger } from "../core/log.ts";
+import { metrics } from "./metrics_registry.ts";
 import { commandSettings } from "../config/mod.ts";
 import { runReplay } from "../replay/replay.ts";
 import { addSettingOptions, resolveCommand } from "./setting_options.ts";
@@ -108,6 +109,7 @@ Examples:
           annotate: o.annotate,
           dryRun: Boolean(o.dryRun),
           serve: o.serve ? { ...parseListen(o.serve), limits: httpLimits(v) } : undefined,
+          metrics,
           tracking: v.tracking,
           sessionCooldownMs: v.sessionCooldown,
           spoolDir: v.spoolDir,

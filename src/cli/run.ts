@@ -1,12 +1,14 @@
 import type { Command } from "commander";
 import { FrameCache } from "../core/frame_cache.ts";
 import { logger } from "../core/log.ts";
+import { metrics } from "./metrics_registry.ts";
 import type { ServeContext } from "../http/context.ts";
 import { Router } from "../http/router.ts";
 import { opsRoutes } from "../http/routes/ops_routes.ts";
 import { startHttpServer } from "../http/server.ts";
 import { openArchive } from "../mpta/archive.ts";
 import { createPipelineRunner } from "../pipeline/runner.ts";
+import { collectFfmpegChildren } from "../sources/ffmpeg_process.ts";
 import { SharedReaders } from "../sources/shared_readers.ts";
 import { ModelStore } from "../worker/model_store.ts";
 import { PipelinePool } from "../worker/pipeline_pool.ts";
@@ -70,6 +72,7 @@ Examples:
 export async function runWorker(config: RunConfig): Promise<void> {
   const cache = new FrameCache();
   const readers = new SharedReaders(cache, {
+    metrics,
     maxRetries: config.maxRetries,
     timeoutMs: config.timeoutMs,
     reconnectMs: config.reconnectIntervalSec * 1000,
@@ -82,10 +85,11 @@ export async function runWorker(config: RunConfig): Promise<void> {
     dir: config.modelDir,
     timeoutMs: config.modelTimeoutMs,
     maxBytes: config.maxModelBytes,
+    metrics,
   });
   const pipelines = new PipelinePool(
     store,
-    (path) => openArchive(path),
+    (path) => openArchive(path, { metrics }),
     (archive) =>
       createPipelineRunner(archive, {
         backend: config.backend,
@@ -97,12 +101,14 @@ export async function runWorker(config: RunConfig): Promise<void> {
         postgresUrl: config.postgresUrl,
         tracking: config.tracking,
         sessionCooldownMs: config.sessionCooldownMs,
+        metrics,
       }),
   );
   const daemon = new WorkerDaemon({
     cache,
     readers,
     pipelines,
+    metrics,
     settings: {
       heartbeatMs: config.heartbeatMs,
       graceMs: config.graceMs,
@@ -118,10 +124,12 @@ export async function runWorker(config: RunConfig): Promise<void> {
     targetFps: config.targetFps,
     shutdown: shutdownController.signal,
     defaultCamera: () => undefined,
+    metrics,
   };
+  collectFfmpegChildren(metrics);
   await daemon.start();
   const server = startHttpServer(
-    new Router().add(...daemon.routes(), ...opsRoutes(ctx)),
+    new Router(metrics).add(...daemon.routes(), ...opsRoutes(ctx)),
     config.host,
     config.port,
     config.http,

@@ -3,8 +3,9 @@ import { commandSettings, ConfigError, processEnv } from "../config/mod.ts";
 import { FrameCache } from "../core/frame_cache.ts";
 import { errorMessage, logger } from "../core/log.ts";
 import { redactUrl } from "../core/redact.ts";
+import { historyRoutes } from "../history/history_routes.ts";
 import { expandSecretRefs, readSecretsFile } from "../core/secret_refs.ts";
-import { bodyBudget, type BodyBudgetLimits } from "../push/body_budget.ts";
+import type { BodyBudgetLimits } from "../push/body_budget.ts";
 import type { ConnectionLimits } from "../http/front_door.ts";
 import type { ServeContext } from "../http/context.ts";
 import { serveRouter } from "../http/serve_routes.ts";
@@ -17,14 +18,16 @@ import { CameraSet, type NamedSpec, type ReconcileResult } from "../sources/came
 import type { Route } from "../http/router.ts";
 import { json, jsonError } from "../http/responses.ts";
 import { readCamerasFile } from "../config/cameras_file.ts";
-import { metrics } from "../core/metrics.ts";
+import { metrics } from "./metrics_registry.ts";
 import { onShutdown } from "./shutdown.ts";
 import { ffmpegKeys, ffmpegSourceOptions } from "./ffmpeg_options.ts";
 import { httpKeys, httpLimits } from "./http_options.ts";
 import { connectKeys, connectSettings } from "./prusa_connect.ts";
 import { addSettingOptions, resolveCommand } from "./setting_options.ts";
-import { stopAllChildren } from "../sources/ffmpeg_process.ts";
+import { collectFfmpegChildren, stopAllChildren } from "../sources/ffmpeg_process.ts";
 import { ingestConfigured, PUSH_MAX_FRAME_BYTES, startIngest } from "../push/ingest_setup.ts";
+import { pushRoutes } from "../push/push_routes.ts";
+import { uploadRoutes } from "../push/upload_routes.ts";
 import { preparePrusaConsumer, type PrusaServeSettings } from "../prusa/serve_consumer.ts";
 
 export interface ServeOptions {
@@ -250,7 +253,6 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   if (opts.reloadApi && !opts.configFile) {
     throw new ConfigError("--reload-api needs --config: there is no cameras file to reload");
   }
-  bodyBudget.limits = opts.bodyBudget;
   const secrets = opts.secretsFile ? await readSecretsFile(opts.secretsFile) : undefined;
   const expand = (specs: NamedSpec[]) =>
     specs.map(({ name, spec }) => ({
@@ -262,9 +264,11 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     tokens: opts.authTokens,
     metricsToken: opts.metricsToken,
     metricsOpen: opts.metricsOpen,
+    metrics,
   });
   const cache = new FrameCache();
   const sources = new CameraSet(cache, {
+    metrics,
     intervalMs: opts.snapshotIntervalMs,
     timeoutMs: opts.timeoutMs,
     maxFrameAgeS: opts.maxFrameAgeMs === undefined ? undefined : opts.maxFrameAgeMs / 1000,
@@ -278,6 +282,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     healthzStrict: opts.healthzStrict,
     shutdown: shutdownController.signal,
     defaultCamera: () => sources.names()[0] ?? cache.cameras()[0],
+    metrics,
   };
 
   const ingest = await startIngest(cache, {
@@ -292,10 +297,23 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     maxCameras: opts.maxCameras,
     pulled: (camera) => sources.has(camera),
     host: opts.host,
+    metrics,
+    bodyBudget: opts.bodyBudget,
   });
   const prusa = opts.prusa &&
-    await preparePrusaConsumer(opts.prusa, cache, named.map((n) => n.name));
-  const router = serveRouter(ctx, ingest.services, guard);
+    await preparePrusaConsumer(opts.prusa, cache, named.map((n) => n.name), metrics);
+  const ingestRoutes = [
+    ...pushRoutes(ctx, ingest.services),
+    ...uploadRoutes(ingest.services),
+    ...historyRoutes(ctx, ingest.services.history),
+  ];
+  const ownCredentials = (r: Route) =>
+    r.path === "/push" || (r.method === "POST" && !!ingest.services.uploadToken);
+  const router = serveRouter(ctx, {
+    open: ingestRoutes.filter(ownCredentials),
+    guarded: ingestRoutes.filter((r) => !ownCredentials(r)),
+    guard,
+  });
   if (opts.configFile) {
     const reload = reloader(opts, sources, expand);
     Deno.addSignalListener("SIGHUP", () => void reload().catch(() => {}));
@@ -304,6 +322,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   const server = startHttpServer(router, opts.host, opts.port, opts.http);
   await sources.reconcile(expand(named));
   prusa?.start();
+  collectFfmpegChildren(metrics);
   onShutdown(stopAllChildren);
   onShutdown(async () => {
     shutdownController.abort();

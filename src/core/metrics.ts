@@ -42,6 +42,13 @@ export class Metrics {
     f.values.set(k, (f.values.get(k) ?? 0) + by);
   }
 
+  /** Moves a gauge by `by` (+1 on open, -1 on close); `by = 0` shows it before it moves. */
+  add(name: string, help: string, by: number, labels?: Labels): void {
+    const f = this.#family(name, "gauge", help);
+    const k = labelKey(labels);
+    f.values.set(k, (f.values.get(k) ?? 0) + by);
+  }
+
   set(name: string, help: string, value: number, labels?: Labels): void {
     this.#family(name, "gauge", help).values.set(labelKey(labels), value);
   }
@@ -79,6 +86,3 @@ export class Metrics {
     return out;
   }
 }
-
-/** The process-wide registry. */
-export const metrics = new Metrics();

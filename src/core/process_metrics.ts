@@ -1,7 +1,7 @@
-import { metrics } from "./metrics.ts";
+import type { Metrics } from "./metrics.ts";
 
 /** The process's memory in /metrics: RSS, the JS heap and memory held outside it (buffers). */
-export function collectProcessMemory(): void {
+export function collectProcessMemory(metrics: Metrics): void {
   metrics.collect(() => {
     const m = Deno.memoryUsage();
     const help = "Memory of the detector process by kind (Deno.memoryUsage)";

@@ -3,7 +3,7 @@ import type { Frame } from "../core/frame.ts";
 import type { FrameCache } from "../core/frame_cache.ts";
 import { checkJpeg } from "../core/jpeg.ts";
 import { errorMessage, logger } from "../core/log.ts";
-import { metrics } from "../core/metrics.ts";
+import type { Metrics } from "../core/metrics.ts";
 import { historyNameProblem, latestFile, parseHistoryFile, stampedFile } from "./history_names.ts";
 
 export interface HistoryOptions {
@@ -14,6 +14,8 @@ export interface HistoryOptions {
   queueMax?: number;
   /** At most one history frame per camera per this many ms (0 = every frame). */
   minIntervalMs?: number;
+  /** Counts writes, deletions, drops and errors, and shows the queue. */
+  metrics: Metrics;
 }
 
 export interface RestoredCamera {
@@ -42,13 +44,15 @@ export class HistoryStore {
   #unsubscribe: (() => void) | undefined;
   #refusedNames = new Set<string>();
   #closed = false;
+  readonly #metrics: Metrics;
 
   constructor(opts: HistoryOptions) {
+    this.#metrics = opts.metrics;
     this.dir = opts.dir;
     this.keep = Math.max(1, Math.floor(opts.keep));
     this.queueMax = opts.queueMax ?? 64;
     this.minIntervalMs = Math.max(0, opts.minIntervalMs ?? 0);
-    metrics.collect(() => [{
+    this.#metrics.collect(() => [{
       name: "detector_history_queue",
       type: "gauge",
       help: "Frames waiting to be written to history",
@@ -122,7 +126,7 @@ export class HistoryStore {
       const [bytes, stat] = await Promise.all([Deno.readFile(path), Deno.stat(path)]);
       const check = checkJpeg(bytes);
       if (!check.ok) {
-        metrics.inc("detector_history_errors_total", "History files that failed", {
+        this.#metrics.inc("detector_history_errors_total", "History files that failed", {
           op: "restore",
         });
         log.warn("latest file is not a complete JPEG; not restored", { path, error: check.reason });
@@ -132,7 +136,9 @@ export class HistoryStore {
       const at = stamps?.length ? stamps[stamps.length - 1] : stat.mtime?.getTime() ?? Date.now();
       return cache.put(camera, bytes, { at, width: check.info.width, height: check.info.height });
     } catch (err) {
-      metrics.inc("detector_history_errors_total", "History files that failed", { op: "restore" });
+      this.#metrics.inc("detector_history_errors_total", "History files that failed", {
+        op: "restore",
+      });
       log.warn("could not restore latest frame", { path, error: errorMessage(err) });
       return undefined;
     }
@@ -158,7 +164,7 @@ export class HistoryStore {
     if (last !== undefined && frame.at - last < this.minIntervalMs && frame.at >= last) return;
     this.#lastTaken.set(frame.camera, frame.at);
     if (this.#queue.length >= this.queueMax) {
-      metrics.inc(
+      this.#metrics.inc(
         "detector_history_dropped_total",
         "Frames not written because the queue was full",
       );
@@ -174,9 +180,9 @@ export class HistoryStore {
       while ((frame = this.#queue.shift())) {
         try {
           await this.#write(frame);
-          metrics.inc("detector_history_writes_total", "Frames written to history");
+          this.#metrics.inc("detector_history_writes_total", "Frames written to history");
         } catch (err) {
-          metrics.inc("detector_history_errors_total", "History files that failed", {
+          this.#metrics.inc("detector_history_errors_total", "History files that failed", {
             op: "write",
           });
           log.warn("history write failed", { camera: frame.camera, error: errorMessage(err) });
@@ -213,10 +219,10 @@ export class HistoryStore {
       const ts = list.shift()!;
       try {
         await Deno.remove(this.pathOf(camera, ts));
-        metrics.inc("detector_history_deleted_total", "Old history files deleted");
+        this.#metrics.inc("detector_history_deleted_total", "Old history files deleted");
       } catch (err) {
         if (!(err instanceof Deno.errors.NotFound)) {
-          metrics.inc("detector_history_errors_total", "History files that failed", {
+          this.#metrics.inc("detector_history_errors_total", "History files that failed", {
             op: "delete",
           });
           log.warn("could not delete old history file", { camera, ts, error: errorMessage(err) });

@@ -7,10 +7,10 @@ import { PasswordCheck, type Verifier } from "../auth/credentials.ts";
 import { FailureLimiter } from "../auth/failure_limiter.ts";
 import { oneOfSecrets } from "../auth/secret_compare.ts";
 import { logger } from "../core/log.ts";
-import { metrics } from "../core/metrics.ts";
+import type { Metrics } from "../core/metrics.ts";
 import { jsonError } from "./responses.ts";
 import type { Handler, Route } from "./router.ts";
-import { throttledWarn } from "./throttled_log.ts";
+import { LogThrottle } from "../core/log_throttle.ts";
 
 export interface AccessSettings {
   /** Basic users (from `--auth FILE`). */
@@ -21,6 +21,8 @@ export interface AccessSettings {
   metricsToken?: string;
   /** `/metrics` needs no credentials even when the rest does. */
   metricsOpen?: boolean;
+  /** Counts refused requests. */
+  metrics: Metrics;
 }
 
 type Scope = "viewer" | "metrics";
@@ -28,16 +30,7 @@ type Refusal = "missing" | "invalid" | "rate_limited";
 
 const REALM = "detector";
 const log = logger("auth");
-const warn = throttledWarn(log);
 const decoder = new TextDecoder();
-
-function refused(reason: Refusal): void {
-  metrics.inc(
-    "detector_http_auth_refused_total",
-    "Requests refused for missing or wrong credentials, or from an address with too many failures",
-    { reason },
-  );
-}
 
 function parseBasic(value: string): { user: string; password: string } | undefined {
   try {
@@ -51,6 +44,7 @@ function parseBasic(value: string): { user: string; password: string } | undefin
 }
 
 export class AccessGuard {
+  #throttle = new LogThrottle();
   readonly #users: Map<string, Verifier>;
   readonly #passwords: PasswordCheck;
   readonly #tokens: string[];
@@ -62,6 +56,14 @@ export class AccessGuard {
     this.#users = settings.users ?? new Map();
     this.#passwords = new PasswordCheck(this.#users);
     this.#tokens = settings.tokens ?? [];
+  }
+
+  #refused(reason: Refusal): void {
+    this.settings.metrics.inc(
+      "detector_http_auth_refused_total",
+      "Requests refused for missing or wrong credentials, or from an address with too many failures",
+      { reason },
+    );
   }
 
   /** True when the viewer routes need credentials. */
@@ -94,15 +96,20 @@ export class AccessGuard {
     const address = (info.remoteAddr as Deno.NetAddr).hostname;
     const waitMs = this.limiter.blockedFor(address);
     if (waitMs > 0) {
-      refused("rate_limited");
-      warn(`blocked:${address}`, "refused a client with too many failed logins", { address });
+      this.#refused("rate_limited");
+      this.#throttle.warn(
+        log,
+        `blocked:${address}`,
+        "refused a client with too many failed logins",
+        { address },
+      );
       return jsonError(429, "too many failed logins from this address; try again later", {}, {
         "retry-after": String(Math.ceil(waitMs / 1000)),
       });
     }
     const header = req.headers.get("authorization");
     if (!header) {
-      refused("missing");
+      this.#refused("missing");
       return this.#challenge("credentials required", scope);
     }
     const space = header.indexOf(" ");
@@ -123,8 +130,8 @@ export class AccessGuard {
       return undefined;
     }
     this.limiter.fail(address);
-    refused("invalid");
-    warn(`invalid:${address}`, "refused wrong credentials", {
+    this.#refused("invalid");
+    this.#throttle.warn(log, `invalid:${address}`, "refused wrong credentials", {
       address,
       scheme,
       user: user?.slice(0, 64),

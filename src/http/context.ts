@@ -1,12 +1,13 @@
 import type { FrameCache } from "../core/frame_cache.ts";
 import type { Frame } from "../core/frame.ts";
 import { logger } from "../core/log.ts";
-import { metrics } from "../core/metrics.ts";
+import type { Metrics } from "../core/metrics.ts";
 import { queryNumber } from "./query.ts";
 import { jsonError } from "./responses.ts";
-import { throttledWarn } from "./throttled_log.ts";
+import { LogThrottle } from "../core/log_throttle.ts";
 
-const warn = throttledWarn(logger("http"));
+const log = logger("http");
+const unknownCamera = new LogThrottle();
 
 /** What the HTTP routes of `serve` need to know. */
 export interface ServeContext {
@@ -19,6 +20,8 @@ export interface ServeContext {
   healthzStrict?: boolean;
   /** The camera that `/stream.mjpg` and `/snapshot.jpg` serve. */
   defaultCamera(): string | undefined;
+  /** The registry the routes count into and `/metrics` shows. */
+  metrics: Metrics;
 }
 
 /** The camera named in the route, or a 404 JSON response listing the known ones. */
@@ -28,24 +31,24 @@ export function resolveCamera(ctx: ServeContext, name: string | undefined): stri
     return d ?? jsonError(404, "no camera configured", { cameras: [] });
   }
   if (!ctx.cache.has(name)) {
-    metrics.inc(
+    ctx.metrics.inc(
       "detector_http_not_found_total",
       "Requests for a camera or path that does not exist",
       {
         route: "camera",
       },
     );
-    warn(`camera:${name}`, "unknown camera requested", { camera: name });
+    unknownCamera.warn(log, `camera:${name}`, "unknown camera requested", { camera: name });
     return jsonError(404, `unknown camera "${name}"`, { cameras: ctx.cache.cameras() });
   }
   return name;
 }
 
 /** `?fps=` capped by the server's target fps; missing means the target, malformed is a 400. */
-export function clientFps(url: URL, targetFps: number): number | Response {
-  const asked = queryNumber(url, "fps", { min: 0, aboveMin: true });
+export function clientFps(url: URL, ctx: ServeContext): number | Response {
+  const asked = queryNumber(url, "fps", { min: 0, aboveMin: true }, ctx.metrics);
   if (asked instanceof Response) return asked;
-  return Math.min(asked ?? targetFps, targetFps);
+  return Math.min(asked ?? ctx.targetFps, ctx.targetFps);
 }
 
 export function frameHeaders(frame: Frame): Record<string, string> {

@@ -1,5 +1,5 @@
 import { errorMessage, logger } from "../core/log.ts";
-import { metrics } from "../core/metrics.ts";
+import type { Metrics } from "../core/metrics.ts";
 
 /**
  * The public listener. Deno.serve has no header, idle or body timeouts, no connection cap and
@@ -110,7 +110,13 @@ export class FrontDoor {
   #exhausted = false;
   readonly finished: Promise<void>;
 
-  constructor(host: string, port: number, upstreamPort: number, limits: ConnectionLimits) {
+  constructor(
+    host: string,
+    port: number,
+    upstreamPort: number,
+    limits: ConnectionLimits,
+    private readonly metrics: Metrics,
+  ) {
     this.#listener = Deno.listen({ hostname: host, port, transport: "tcp" });
     this.addr = this.#listener.addr;
     this.#upstreamPort = upstreamPort;
@@ -195,7 +201,7 @@ export class FrontDoor {
   }
 
   #onExhausted(err: unknown): void {
-    metrics.inc(
+    this.metrics.inc(
       "detector_http_accept_errors_total",
       "Failed accepts because the process or system ran out of file descriptors",
     );
@@ -215,7 +221,7 @@ export class FrontDoor {
   }
 
   async #refuse(conn: Deno.TcpConn, reason: string): Promise<void> {
-    metrics.inc(
+    this.metrics.inc(
       "detector_http_connections_refused_total",
       "Connections answered 503 because too many were open",
       { reason },
@@ -235,7 +241,7 @@ export class FrontDoor {
   }
 
   #timedOut(c: ClientConnection, phase: string): void {
-    metrics.inc(
+    this.metrics.inc(
       "detector_http_connections_timed_out_total",
       "Connections closed for sending too slowly or staying idle",
       { phase },

@@ -1,6 +1,6 @@
 import type { FrameCache } from "../core/frame_cache.ts";
 import type { Frame } from "../core/frame.ts";
-import { metrics } from "../core/metrics.ts";
+import type { Metrics } from "../core/metrics.ts";
 import { frameStream } from "./frame_stream.ts";
 
 export const BOUNDARY = "frame";
@@ -32,46 +32,59 @@ export function partOf(frame: Frame): Uint8Array<ArrayBuffer> {
   return part;
 }
 
-let open = 0;
-const sentByCamera = new Map<string, { sent: number; skipped: number; repeated: number }>();
-
-export function openMjpegStreams(): number {
-  return open;
+interface CameraCounts {
+  sent: number;
+  skipped: number;
+  repeated: number;
 }
 
-metrics.collect(() => [
-  {
-    name: "detector_http_mjpeg_clients",
-    type: "gauge",
-    help: "Open MJPEG streams",
-    value: open,
-  },
-  ...[...sentByCamera].flatMap(([camera, c]) => [
-    {
-      name: "detector_http_mjpeg_frames_total",
-      type: "counter" as const,
-      help: "Frames written to MJPEG clients",
-      value: c.sent,
-      labels: { camera },
-    },
-    {
-      name: "detector_http_mjpeg_frames_skipped_total",
-      type: "counter" as const,
-      help:
-        "Frames an MJPEG client did not get because it or its fps cap was slower than the source",
-      value: c.skipped,
-      labels: { camera },
-    },
-    {
-      name: "detector_http_mjpeg_frames_repeated_total",
-      type: "counter" as const,
-      help: "Frames sent to an MJPEG client a second time, so that browsers draw a slow " +
-        "camera's frame without waiting for the next one",
-      value: c.repeated,
-      labels: { camera },
-    },
-  ]),
-]);
+/** Open MJPEG clients and frames sent per camera of one server, shown through its registry. */
+export class MjpegStats {
+  open = 0;
+  #byCamera = new Map<string, CameraCounts>();
+
+  constructor(metrics: Metrics) {
+    metrics.collect(() => [
+      {
+        name: "detector_http_mjpeg_clients",
+        type: "gauge",
+        help: "Open MJPEG streams",
+        value: this.open,
+      },
+      ...[...this.#byCamera].flatMap(([camera, c]) => [
+        {
+          name: "detector_http_mjpeg_frames_total",
+          type: "counter" as const,
+          help: "Frames written to MJPEG clients",
+          value: c.sent,
+          labels: { camera },
+        },
+        {
+          name: "detector_http_mjpeg_frames_skipped_total",
+          type: "counter" as const,
+          help:
+            "Frames an MJPEG client did not get because it or its fps cap was slower than the source",
+          value: c.skipped,
+          labels: { camera },
+        },
+        {
+          name: "detector_http_mjpeg_frames_repeated_total",
+          type: "counter" as const,
+          help: "Frames sent to an MJPEG client a second time, so that browsers draw a slow " +
+            "camera's frame without waiting for the next one",
+          value: c.repeated,
+          labels: { camera },
+        },
+      ]),
+    ]);
+  }
+
+  camera(name: string): CameraCounts {
+    let c = this.#byCamera.get(name);
+    if (!c) this.#byCamera.set(name, c = { sent: 0, skipped: 0, repeated: 0 });
+    return c;
+  }
+}
 
 export const mjpegHeaders: Readonly<Record<string, string>> = Object.freeze({
   "content-type": `multipart/x-mixed-replace; boundary=${BOUNDARY}`,
@@ -86,18 +99,17 @@ export function mjpegResponse(
   camera: string,
   fps: number,
   signals: AbortSignal[],
+  stats: MjpegStats,
 ): Response {
-  let counts = sentByCamera.get(camera);
-  if (!counts) sentByCamera.set(camera, counts = { sent: 0, skipped: 0, repeated: 0 });
-  const c = counts;
+  const c = stats.camera(camera);
   const body = frameStream(cache, camera, fps, signals, {
     encode: partOf,
     onSent: (_frame, skipped) => {
       c.sent++;
       c.skipped += skipped;
     },
-    onOpen: () => open++,
-    onClose: () => open--,
+    onOpen: () => stats.open++,
+    onClose: () => stats.open--,
     prelude: FIRST_BOUNDARY,
     repeatIdle: true,
     onRepeat: () => c.repeated++,

@@ -3,18 +3,19 @@
  * parameter, never silently replaced by a default.
  */
 import { logger } from "../core/log.ts";
-import { metrics } from "../core/metrics.ts";
+import { LogThrottle } from "../core/log_throttle.ts";
+import type { Metrics } from "../core/metrics.ts";
 import { jsonError } from "./responses.ts";
-import { throttledWarn } from "./throttled_log.ts";
 
-const warn = throttledWarn(logger("http"));
+const log = logger("http");
+const badQueries = new LogThrottle();
 
-export function badQuery(name: string, raw: string, expected: string): Response {
+export function badQuery(metrics: Metrics, name: string, raw: string, expected: string): Response {
   const value = raw.length > 60 ? `${raw.slice(0, 60)}…` : raw;
   metrics.inc("detector_http_bad_query_total", "Requests refused for a bad query parameter", {
     parameter: name,
   });
-  warn(`query:${name}`, "bad query parameter", { parameter: name, value });
+  badQueries.warn(log, `query:${name}`, "bad query parameter", { parameter: name, value });
   return jsonError(400, `query parameter ${name}=${value}: expected ${expected}`, {
     parameter: name,
     value,
@@ -26,6 +27,7 @@ export function queryNumber(
   url: URL,
   name: string,
   opts: { min: number; max?: number; aboveMin?: boolean },
+  metrics: Metrics,
 ): number | undefined | Response {
   const raw = url.searchParams.get(name);
   if (raw === null) return undefined;
@@ -36,17 +38,21 @@ export function queryNumber(
     const range = opts.max === undefined
       ? `a number ${opts.aboveMin ? ">" : "≥"} ${opts.min}`
       : `a number ${opts.min}…${opts.max}`;
-    return badQuery(name, raw, range);
+    return badQuery(metrics, name, raw, range);
   }
   return n;
 }
 
 /** `1`/`true` or `0`/`false`, undefined when absent. */
-export function queryFlag(url: URL, name: string): boolean | undefined | Response {
+export function queryFlag(
+  url: URL,
+  name: string,
+  metrics: Metrics,
+): boolean | undefined | Response {
   const raw = url.searchParams.get(name);
   if (raw === null) return undefined;
   const v = raw.toLowerCase();
   if (v === "1" || v === "true") return true;
   if (v === "0" || v === "false") return false;
-  return badQuery(name, raw, "1 or 0");
+  return badQuery(metrics, name, raw, "1 or 0");
 }

@@ -1,5 +1,5 @@
 import { errorMessage, logger } from "../core/log.ts";
-import { metrics } from "../core/metrics.ts";
+import type { Metrics } from "../core/metrics.ts";
 import { jsonError } from "./responses.ts";
 
 export type Params = Record<string, string>;
@@ -22,6 +22,9 @@ const log = logger("http");
 export class Router {
   #exact = new Map<string, Map<string, Handler>>();
   #patterns: { method: string; pattern: URLPattern; path: string; handler: Handler }[] = [];
+
+  /** `metrics` counts the requests whose handler failed; the server in front counts into it too. */
+  constructor(readonly metrics: Metrics) {}
 
   add(...routes: Route[]): this {
     for (const r of routes) {
@@ -69,17 +72,17 @@ export class Router {
     }
     try {
       const res = handler(req, params, info);
-      return res instanceof Promise ? res.catch((err) => failed(path, err)) : res;
+      return res instanceof Promise ? res.catch((err) => this.#failed(path, err)) : res;
     } catch (err) {
-      return failed(path, err);
+      return this.#failed(path, err);
     }
   };
-}
 
-function failed(path: string, err: unknown): Response {
-  metrics.inc("detector_http_errors_total", "Requests that failed with an internal error");
-  log.error("handler failed", { path, error: errorMessage(err) });
-  return jsonError(500, "internal error");
+  #failed(path: string, err: unknown): Response {
+    this.metrics.inc("detector_http_errors_total", "Requests that failed with an internal error");
+    log.error("handler failed", { path, error: errorMessage(err) });
+    return jsonError(500, "internal error");
+  }
 }
 
 /**

@@ -1,9 +1,5 @@
 import type { ServeContext } from "./context.ts";
-import type { IngestServices } from "../push/ingest_services.ts";
 import type { AccessGuard } from "./access_guard.ts";
-import { historyRoutes } from "./routes/history_routes.ts";
-import { pushRoutes } from "./routes/push_routes.ts";
-import { uploadRoutes } from "./routes/upload_routes.ts";
 import { type Route, Router } from "./router.ts";
 import { cameraRoutes } from "./routes/camera_routes.ts";
 import { eventsRoutes } from "./routes/events_routes.ts";
@@ -11,26 +7,29 @@ import { opsRoutes } from "./routes/ops_routes.ts";
 import { snapshotRoutes } from "./routes/snapshot_routes.ts";
 import { streamRoutes } from "./routes/stream_routes.ts";
 import { viewerRoutes } from "./routes/viewer_routes.ts";
+import { declareSseMetrics } from "./sse_stream.ts";
+
+/** What a subcommand adds to the frame routes, and who guards them. */
+export interface ServeRoutes {
+  /** Routes that check their own credentials (WebSocket push tokens, the upload token). */
+  open?: Route[];
+  /** Feature routes behind the guard like the frame routes. */
+  guarded?: Route[];
+  guard?: AccessGuard;
+}
 
 /**
- * Every route of `detector serve`. With a guard, each needs credentials except `/healthz` and
- * the ingest routes that check their own (WebSocket push tokens, the upload token).
+ * The routes of a serving subcommand: its own (`open` then `guarded`), then the frame routes.
+ * With a guard, each needs credentials except `open` ones and those the guard leaves free.
  */
-export function serveRouter(
-  ctx: ServeContext,
-  ingest?: IngestServices,
-  guard?: AccessGuard,
-): Router {
+export function serveRouter(ctx: ServeContext, extra: ServeRoutes = {}): Router {
+  const guard = extra.guard;
   const guarded = (routes: Route[]) => guard ? routes.map((r) => guard.route(r)) : routes;
-  const ownCredentials = (r: Route) =>
-    r.path === "/push" || (r.method === "POST" && !!ingest?.uploadToken);
-  const ingestRoutes = ingest
-    ? [...pushRoutes(ctx, ingest), ...uploadRoutes(ingest), ...historyRoutes(ctx, ingest)]
-    : [];
-  return new Router().add(
-    ...ingestRoutes.filter(ownCredentials),
+  declareSseMetrics(ctx.metrics);
+  return new Router(ctx.metrics).add(
+    ...extra.open ?? [],
     ...guarded([
-      ...ingestRoutes.filter((r) => !ownCredentials(r)),
+      ...extra.guarded ?? [],
       ...viewerRoutes(ctx),
       ...snapshotRoutes(ctx),
       ...streamRoutes(ctx),

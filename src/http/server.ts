@@ -87,7 +87,7 @@ export function startHttpServer(
   };
   startInner();
   try {
-    door = new FrontDoor(host, port, inner.addr.port, limits);
+    door = new FrontDoor(host, port, inner.addr.port, limits, router.metrics);
   } catch (err) {
     void inner.shutdown();
     throw listenError(err, host, port);

@@ -1,18 +1,18 @@
 import type { Frame } from "../core/frame.ts";
-import { metrics } from "../core/metrics.ts";
+import type { Metrics } from "../core/metrics.ts";
 import type { ServeContext } from "./context.ts";
 import { frameStream } from "./frame_stream.ts";
 
 const encoder = new TextEncoder();
 const KEEPALIVE_MS = 15_000;
 
-let open = 0;
-metrics.collect(() => [{
-  name: "detector_http_sse_clients",
-  type: "gauge",
-  help: "Open server-sent event streams",
-  value: open,
-}]);
+const CLIENTS = "detector_http_sse_clients";
+const CLIENTS_HELP = "Open server-sent event streams";
+
+/** Shows the open-streams gauge (at 0) before the first client comes. */
+export function declareSseMetrics(metrics: Metrics): void {
+  metrics.add(CLIENTS, CLIENTS_HELP, 0);
+}
 
 export const sseHeaders = {
   "content-type": "text/event-stream",
@@ -45,8 +45,8 @@ export function sseFrameResponse(
   const body = frameStream(ctx.cache, camera, fps, [ctx.shutdown], {
     encode: event,
     onSent,
-    onOpen: () => open++,
-    onClose: () => open--,
+    onOpen: () => ctx.metrics.add(CLIENTS, CLIENTS_HELP, 1),
+    onClose: () => ctx.metrics.add(CLIENTS, CLIENTS_HELP, -1),
     prelude: encoder.encode(`retry: 2000\n\n`),
     keepalive: { everyMs: KEEPALIVE_MS, bytes: encoder.encode(`: keepalive\n\n`) },
   });

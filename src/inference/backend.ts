@@ -3,6 +3,7 @@
  * graphs. Two implementations: `native_backend.ts` (onnxruntime-node) and `wasm_backend.ts`
  * (onnxruntime-web in a Worker).
  */
+import type { Metrics } from "../core/metrics.ts";
 import type { ThreadBudget } from "./thread_budget.ts";
 import type { BackendName } from "./types.ts";
 
@@ -28,6 +29,8 @@ export interface SessionOptions {
   budget?: ThreadBudget | null;
   /** Try the CUDA execution provider first (native only). */
   cuda?: boolean;
+  /** Counts runs refused because the queue is full. */
+  metrics?: Metrics;
 }
 
 /** One loaded ONNX graph. */

@@ -105,6 +105,7 @@ export async function loadModel(onnx: Uint8Array, opts: ModelLoadOptions = {}): 
     spinning: opts.spinning,
     budget: opts.budget,
     cuda: opts.cuda,
+    metrics: opts.metrics,
   });
   return desc.task === "detect"
     ? new OnnxDetectionModel(desc, session)

@@ -2,6 +2,8 @@
  * The contract between model execution (src/inference) and its users (src/pipeline, `detect`,
  * `replay`, `run`). Boxes are always in pixels of the image that was passed in.
  */
+import type { Metrics } from "../core/metrics.ts";
+import type { Box } from "../core/pixel_rect.ts";
 import type { ThreadBudget } from "./thread_budget.ts";
 
 /** An image to run a model on: JPEG bytes, or packed RGB pixels (3 bytes per pixel, row-major). */
@@ -14,7 +16,7 @@ export interface Detection {
   classId: number;
   confidence: number;
   /** [x1, y1, x2, y2] in pixels of the input image, clipped to it. */
-  box: [number, number, number, number];
+  box: Box;
 }
 
 export interface Classification {
@@ -94,4 +96,6 @@ export interface LoadOptions {
   cuda?: boolean;
   /** Class names to use when the ONNX metadata has none (the node's `classes`). */
   classNames?: string[];
+  /** Counts inference runs refused because the session's queue is full. */
+  metrics?: Metrics;
 }

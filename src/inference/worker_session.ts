@@ -3,7 +3,7 @@
  * serialised per session and bounded: more than `maxQueued` waiting runs are refused. Each run
  * takes the session's threads from the thread budget while it runs.
  */
-import { metrics } from "../core/metrics.ts";
+import type { Metrics } from "../core/metrics.ts";
 import type { BackendSession, SessionOptions, TensorData } from "./backend.ts";
 import type { WorkerReply, WorkerRequest } from "./session_protocol.ts";
 import { processThreadBudget, type ThreadBudget } from "./thread_budget.ts";
@@ -49,7 +49,11 @@ export class WorkerSession implements BackendSession {
   #queued = 0;
   #dead?: Error;
 
-  private constructor(backend: BackendName, maxQueued: number) {
+  private constructor(
+    backend: BackendName,
+    maxQueued: number,
+    private readonly metrics: Metrics | undefined,
+  ) {
     this.backend = backend;
     this.maxQueued = maxQueued;
     this.#worker = new Worker(workerUrl, { type: "module" });
@@ -78,7 +82,7 @@ export class WorkerSession implements BackendSession {
     model: Uint8Array,
     opts: SessionOptions & { maxQueued?: number },
   ): Promise<WorkerSession> {
-    const s = new WorkerSession(backend, opts.maxQueued ?? 16);
+    const s = new WorkerSession(backend, opts.maxQueued ?? 16, opts.metrics);
     try {
       const budget = opts.budget === undefined ? processThreadBudget() : opts.budget;
       const all = budget?.size ?? navigator.hardwareConcurrency ?? 1;
@@ -129,7 +133,7 @@ export class WorkerSession implements BackendSession {
   /** Runs the graph. Input buffers are transferred to the worker (unusable afterwards). */
   run(inputs: Record<string, TensorData>): Promise<Record<string, TensorData>> {
     if (this.#queued >= this.maxQueued) {
-      metrics.inc("detector_inference_dropped_total", "Inference runs refused: queue full", {
+      this.metrics?.inc("detector_inference_dropped_total", "Inference runs refused: queue full", {
         backend: this.backend,
       });
       return Promise.reject(new SessionError(`inference queue full (${this.maxQueued} waiting)`));

@@ -3,7 +3,7 @@
  * `openArchive` throws an `MptaError` carrying them all.
  */
 import { errorMessage, logger } from "../core/log.ts";
-import { metrics } from "../core/metrics.ts";
+import type { Metrics } from "../core/metrics.ts";
 import { createSession } from "../inference/backends.ts";
 import { describeModel } from "../inference/model_description.ts";
 import { readOnnxInfo } from "../inference/onnx_info.ts";
@@ -35,6 +35,8 @@ export interface OpenOptions {
   loadModels?: boolean;
   /** Label for messages (file name); defaults to the path or "archive". */
   name?: string;
+  /** Counts refused archives (where a long-running process shows them). */
+  metrics?: Metrics;
 }
 
 export interface ValidationReport {
@@ -266,7 +268,7 @@ export async function openArchive(
   const name = opts.name ?? (typeof source === "string" ? source : "archive");
   const report = await validateArchive(source, opts);
   if (!report.archive) {
-    metrics.inc("detector_mpta_rejected_total", "Pipeline archives refused as invalid");
+    opts.metrics?.inc("detector_mpta_rejected_total", "Pipeline archives refused as invalid");
     log.warn("pipeline archive refused", {
       archive: name,
       problems: report.errors.length,

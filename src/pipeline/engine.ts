@@ -5,7 +5,7 @@
  * Writes are not done here: the runner plans them from the finished tree of runs.
  */
 import { errorMessage, type Logger } from "../core/log.ts";
-import { metrics } from "../core/metrics.ts";
+import type { Metrics } from "../core/metrics.ts";
 import type {
   Classification,
   ClassificationModel,
@@ -44,7 +44,11 @@ export interface NodeRun {
 }
 
 export class Engine {
-  constructor(readonly models: Map<string, Model>, readonly log: Logger) {}
+  constructor(
+    readonly models: Map<string, Model>,
+    readonly log: Logger,
+    readonly metrics: Metrics,
+  ) {}
 
   model(node: PipelineNode): Model {
     const m = this.models.get(node.modelId);
@@ -103,7 +107,7 @@ export class Engine {
         const run = await this.runBranch(b, image, regions);
         if (run) out[b.modelId] = run;
       } catch (err) {
-        metrics.inc("detector_pipeline_branch_errors_total", "Branch runs that failed", {
+        this.metrics.inc("detector_pipeline_branch_errors_total", "Branch runs that failed", {
           branch: b.modelId,
         });
         this.log.warn("branch failed", { branch: b.modelId, error: errorMessage(err) });

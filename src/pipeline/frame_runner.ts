@@ -10,24 +10,16 @@ import {
   type NodeActions,
   planActions,
 } from "../actions/action_plan.ts";
-import {
-  acquireWriteQueue,
-  checkServerUrl,
-  type ServerKind,
-  type WriteLease,
-} from "../actions/connections.ts";
-import { postgresUrl } from "../actions/postgres_actions.ts";
-import { redisUrl } from "../actions/redis_actions.ts";
+import { sinkUrls, WriteSinks } from "../actions/sinks.ts";
 import type { TemplateValues } from "../actions/template.ts";
+import { branchValues, detectionValues, eventValues, formatTimestamp } from "../actions/values.ts";
 import type { WriteOp } from "../actions/write_op.ts";
 import { errorMessage, type Logger, logger } from "../core/log.ts";
-import { metrics } from "../core/metrics.ts";
-import { redactUrl } from "../core/redact.ts";
-import { disposeModels, loadPipelineModels } from "../inference/pipeline_models.ts";
-import type { Detection, Model } from "../inference/types.ts";
+import type { Model } from "../inference/types.ts";
 import type { PipelineArchive, PipelineNode } from "../mpta/types.ts";
 import { FrameImage } from "./crop.ts";
 import { branchResults, Engine, eventComplete, type NodeRun } from "./engine.ts";
+import { disposeModels, loadPipelineModels } from "./models.ts";
 import { missingRequiredBranches } from "./prevalidation.ts";
 import {
   bestOverall,
@@ -35,13 +27,12 @@ import {
   hasAllExpectedClasses,
   passesExpectedClasses,
 } from "./regions.ts";
-import type { RunnerOptions } from "./runner.ts";
+import type { RunnerOptions } from "./runner_options.ts";
 import { CameraSessions } from "./sessions.ts";
 import type {
   FrameInput,
   PipelineResult,
   PipelineRunner,
-  PlannedWrite,
   RunContext,
   TrackedDetection,
 } from "./types.ts";
@@ -49,76 +40,11 @@ import type {
 /** Scores below this never reach the tracker (ByteTrack's low threshold). */
 const TRACK_LOW_THRESH = 0.1;
 
-/** `YYYY-MM-DDTHH-MM-SS` in local time, the original's `{timestamp}`. */
-export function formatTimestamp(ms: number): string {
-  const d = new Date(ms);
-  const p = (n: number) => String(n).padStart(2, "0");
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}-${
-    p(d.getMinutes())
-  }-${p(d.getSeconds())}`;
-}
-
-function usesSink(node: PipelineNode, sink: ServerKind): boolean {
-  const actions = [...node.actions, ...node.parallelActions];
-  const hit = actions.some((a) =>
-    sink === "redis"
-      ? a.type !== "postgresql_update_combined"
-      : a.type === "postgresql_update_combined"
-  );
-  return hit || node.branches.some((b) => usesSink(b, sink));
-}
-
-/** Placeholder values of a detection (or classification) result. */
-function detectionValues(
-  d:
-    | { class: string; classId: number; confidence: number; box?: number[]; trackId?: number }
-    | null,
-): TemplateValues {
-  const box = d?.box?.map((v) => Math.round(v));
-  return {
-    class: d?.class ?? null,
-    classId: d?.classId ?? null,
-    confidence: d?.confidence ?? null,
-    id: d?.trackId ?? null,
-    track_id: d?.trackId ?? null,
-    bbox: box ? JSON.stringify(box) : null,
-    box: box ? JSON.stringify(box) : null,
-    x1: box?.[0] ?? null,
-    y1: box?.[1] ?? null,
-    x2: box?.[2] ?? null,
-    y2: box?.[3] ?? null,
-  };
-}
-
-function planned(op: WriteOp): PlannedWrite {
-  if (op.sink === "redis") {
-    if (op.op === "set") {
-      const png = op.value[0] === 0x89 && op.value[1] === 0x50;
-      return {
-        sink: "redis",
-        op: "set",
-        key: op.key,
-        bytes: op.value.byteLength,
-        format: png ? "png" : "jpeg",
-        ...(op.ttl ? { ttl: op.ttl } : {}),
-      };
-    }
-    return op;
-  }
-  if (op.op === "upsert") {
-    const fields: Record<string, string | number | null> = { ...op.fields };
-    for (const c of op.now ?? []) fields[c] = "NOW()";
-    return { ...op, fields };
-  }
-  return op;
-}
-
 export class FrameRunner implements PipelineRunner {
   #engine: Engine;
   #actions: Map<string, NodeActions>;
   #cameras = new Map<string, CameraSessions>();
-  #leases: Partial<Record<ServerKind, WriteLease>> = {};
-  #missingSinkWarned = new Set<ServerKind>();
+  #sinks: WriteSinks;
   #sessionsEnabled: boolean;
   #log: Logger;
   #closed = false;
@@ -128,12 +54,14 @@ export class FrameRunner implements PipelineRunner {
     readonly opts: RunnerOptions,
     models: Map<string, Model>,
     actions: Map<string, NodeActions>,
+    sinks: WriteSinks,
     sessionsEnabled: boolean,
     log: Logger,
   ) {
     this.#log = log;
-    this.#engine = new Engine(models, log);
+    this.#engine = new Engine(models, log, opts.metrics);
     this.#actions = actions;
+    this.#sinks = sinks;
     this.#sessionsEnabled = sessionsEnabled;
   }
 
@@ -141,42 +69,26 @@ export class FrameRunner implements PipelineRunner {
     const log = opts.log ?? logger("pipeline");
     const spec = archive.spec;
     const actions = compileTreeActions(spec.pipeline);
-    const urls: Partial<Record<ServerKind, string>> = {
-      redis: opts.redisUrl ?? (spec.redis ? redisUrl(spec.redis) : undefined),
-      postgres: opts.postgresUrl ?? (spec.postgresql ? postgresUrl(spec.postgresql) : undefined),
-    };
+    const urls = sinkUrls(spec, opts);
     const sessionsEnabled = spec.pipeline.multiClass && urls.postgres !== undefined;
     const load = opts.loadModels ?? loadPipelineModels;
-    const models = await load(archive, { backend: opts.backend, threads: opts.threads });
-    const runner = new FrameRunner(archive, opts, models, actions, sessionsEnabled, log);
+    const models = await load(archive, {
+      backend: opts.backend,
+      threads: opts.threads,
+      metrics: opts.metrics,
+    });
+    let sinks: WriteSinks;
     try {
-      if (!opts.dryRun) {
-        for (const kind of ["redis", "postgres"] as const) {
-          const url = urls[kind];
-          const needed = usesSink(spec.pipeline, kind) || (kind === "postgres" && sessionsEnabled);
-          if (!needed) continue;
-          if (!url) {
-            log.warn(
-              `the pipeline writes to ${kind} but the archive has no ${
-                kind === "redis" ? "redis" : "postgresql"
-              } block and DETECTOR_${kind.toUpperCase()}_URL is not set: those writes are dropped`,
-            );
-            continue;
-          }
-          checkServerUrl(kind, url, kind === "redis" ? "Redis URL" : "PostgreSQL URL");
-          runner.#leases[kind] = await acquireWriteQueue(kind, url, opts.spoolDir, {
-            spoolMaxEntries: opts.spoolMaxEntries,
-            spoolMaxBytes: opts.spoolMaxBytes,
-            log,
-          });
-          log.info(`${kind} writes go to ${redactUrl(url)}`, { spoolDir: opts.spoolDir });
-        }
-      }
+      sinks = await WriteSinks.open(spec.pipeline, urls, {
+        ...opts,
+        sessions: sessionsEnabled,
+        log,
+      });
     } catch (err) {
-      await runner.close();
+      await disposeModels(models);
       throw err;
     }
-    return runner;
+    return new FrameRunner(archive, opts, models, actions, sinks, sessionsEnabled, log);
   }
 
   #camera(cameraId: string): CameraSessions {
@@ -234,7 +146,7 @@ export class FrameRunner implements PipelineRunner {
     const t0 = performance.now();
     const image = new FrameImage(frame);
     const cam = this.#camera(ctx.cameraId);
-    metrics.inc("detector_pipeline_frames_total", "Frames run through a pipeline");
+    this.opts.metrics.inc("detector_pipeline_frames_total", "Frames run through a pipeline");
 
     const lowest = cam.tracker
       ? Math.min(TRACK_LOW_THRESH, root.minConfidence)
@@ -264,9 +176,13 @@ export class FrameRunner implements PipelineRunner {
     };
     const skip = (reason: string) => {
       cam.decide(null, frame.at, false);
-      metrics.inc("detector_pipeline_skipped_total", "Frames that yielded no event, by reason", {
-        reason,
-      });
+      this.opts.metrics.inc(
+        "detector_pipeline_skipped_total",
+        "Frames that yielded no event, by reason",
+        {
+          reason,
+        },
+      );
       result.skipped = reason;
       timings.total = performance.now() - t0;
       return result;
@@ -329,17 +245,7 @@ export class FrameRunner implements PipelineRunner {
     ctx: RunContext,
     subject: TrackedDetection | null,
   ): Promise<boolean> {
-    const timestamp = formatTimestamp(frame.at);
-    const context: TemplateValues = {
-      timestamp_ms: frame.at,
-      timestamp,
-      uuid: crypto.randomUUID(),
-      filename: `${crypto.randomUUID()}.jpg`,
-      camera_id: ctx.cameraId,
-      display_id: ctx.displayId,
-      session_id: sessionId,
-      image_key: null,
-    };
+    const context = eventValues(frame.at, { ...ctx, sessionId });
     const ops: WriteOp[] = [];
     if (sessionId) {
       ops.push({
@@ -347,21 +253,24 @@ export class FrameRunner implements PipelineRunner {
         op: "initial_session",
         sessionId,
         displayId: ctx.displayId,
-        capturedTimestamp: timestamp,
+        capturedTimestamp: formatTimestamp(frame.at),
       });
     }
     try {
       await this.#planNode(rootRun, { ...context, ...detectionValues(subject) }, ops);
     } catch (err) {
-      metrics.inc("detector_pipeline_plan_errors_total", "Events not written: planning failed");
+      this.opts.metrics.inc(
+        "detector_pipeline_plan_errors_total",
+        "Events not written: planning failed",
+      );
       this.#log.error("event not written: its writes could not be prepared", {
         camera: ctx.cameraId,
         error: errorMessage(err),
       });
       return false;
     }
-    metrics.inc("detector_pipeline_events_total", "Events whose writes were submitted");
-    this.#submit(ops, ctx);
+    this.opts.metrics.inc("detector_pipeline_events_total", "Events whose writes were submitted");
+    this.#sinks.submit(ops, ctx.cameraId);
     return true;
   }
 
@@ -383,43 +292,15 @@ export class FrameRunner implements PipelineRunner {
     if (compiled) await planActions(compiled.parallelActions, scope(values), out);
   }
 
-  #submit(ops: WriteOp[], ctx: RunContext): void {
-    const byKind: Record<ServerKind, WriteOp[]> = { redis: [], postgres: [] };
-    for (const op of ops) {
-      byKind[op.sink].push(op);
-      this.opts.onPlannedWrite?.(planned(op), { cameraId: ctx.cameraId });
-    }
-    if (this.opts.dryRun) return;
-    for (const kind of ["redis", "postgres"] as const) {
-      if (byKind[kind].length === 0) continue;
-      const lease = this.#leases[kind];
-      if (!lease) {
-        metrics.inc("detector_writes_total", "Writes to Redis/PostgreSQL by result", {
-          server: kind,
-          result: "no_server",
-        }, byKind[kind].length);
-        if (!this.#missingSinkWarned.has(kind)) {
-          this.#missingSinkWarned.add(kind);
-          this.#log.warn(`no ${kind} server configured: writes dropped`);
-        }
-        continue;
-      }
-      lease.queue.submit(byKind[kind]);
-    }
-  }
-
   /** Waits until submitted writes reached their servers (false: some are still spooled). */
-  async flush(timeoutMs = 10_000): Promise<boolean> {
-    const results = await Promise.all(
-      Object.values(this.#leases).map((l) => l!.queue.flush(timeoutMs)),
-    );
-    return results.every(Boolean);
+  flush(timeoutMs = 10_000): Promise<boolean> {
+    return this.#sinks.flush(timeoutMs);
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.allSettled(Object.values(this.#leases).map((l) => l!.release()));
+    await this.#sinks.close();
     await disposeModels(this.#engine.models);
   }
 }
@@ -429,16 +310,4 @@ export function touchesBorder(box: number[], width: number, height: number): boo
   if (!(width > 0 && height > 0)) return false;
   const m = 2;
   return box[0] <= m || box[1] <= m || box[2] >= width - m || box[3] >= height - m;
-}
-
-/** `{branchId.field}` values of a branch run. */
-function branchValues(id: string, run: NodeRun): TemplateValues {
-  const src: Partial<Detection> = run.classification ?? run.best ?? {};
-  const out: TemplateValues = {
-    [`${id}.class`]: src.class ?? null,
-    [`${id}.classId`]: src.classId ?? null,
-    [`${id}.confidence`]: src.confidence ?? null,
-  };
-  for (const [k, v] of Object.entries(run.fields)) out[`${id}.${k}`] = v;
-  return out;
 }

@@ -1,4 +1,3 @@
-import type { WriteOp } from "../actions/write_op.ts";
 import type { Detection, PreparedImage } from "../inference/types.ts";
 
 /** What one pipeline run on one frame produced (docs/mpta.md "Execution of one frame"). */
@@ -63,13 +62,7 @@ export interface PipelineRunner {
   close(): Promise<void>;
 }
 
-/**
- * Where the runner's writes go: one planned write, as `--dry-run` prints it. Image bytes are
- * summarised by size and format; all other writes are the ops themselves.
- */
-export type PlannedWrite =
-  | { sink: "redis"; op: "set"; key: string; bytes: number; format: "jpeg" | "png"; ttl?: number }
-  | Exclude<WriteOp, { op: "set" }>;
+export type { PlannedWrite } from "../actions/sinks.ts";
 
 /** A detection of the root node with its tracker id (absent in per-frame mode). */
 export interface TrackedDetection {

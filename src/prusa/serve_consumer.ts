@@ -1,5 +1,6 @@
 import type { FrameCache } from "../core/frame_cache.ts";
 import { logger } from "../core/log.ts";
+import type { Metrics } from "../core/metrics.ts";
 import { type ConnectSettings, resolveConnect } from "./connect_settings.ts";
 import { CacheFrameSource } from "./frame_source.ts";
 import { PrusaUploader } from "./uploader.ts";
@@ -29,6 +30,7 @@ export async function preparePrusaConsumer(
   s: PrusaServeSettings,
   cache: FrameCache,
   cameras: string[],
+  metrics: Metrics,
 ): Promise<PrusaConsumer> {
   const camera = s.camera ?? cameras[0];
   if (!camera || !cameras.includes(camera)) {
@@ -50,6 +52,7 @@ export async function preparePrusaConsumer(
     reloadClient: async () => (await resolveConnect(settings)).client!,
     frames,
     name: camera,
+    metrics,
     intervalMs: s.intervalMs,
     maxAgeMs: s.maxAgeMs,
     maxBytes: s.maxBytes,

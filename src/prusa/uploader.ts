@@ -2,7 +2,7 @@ import { Backoff, sleep } from "../core/backoff.ts";
 import type { Frame } from "../core/frame.ts";
 import { checkJpeg } from "../core/jpeg.ts";
 import { errorMessage, type Logger, logger } from "../core/log.ts";
-import { metrics } from "../core/metrics.ts";
+import type { Metrics } from "../core/metrics.ts";
 import { type CameraInfo, type ConnectClient, ConnectError, infoBody } from "./connect_client.ts";
 import { ExitCode, type ExitCodeValue } from "./exit_codes.ts";
 import { type FrameSource, SourceError } from "./frame_source.ts";
@@ -19,6 +19,8 @@ export interface UploaderOptions {
   frames: FrameSource;
   /** Camera name sent in `/c/info` and used as the metrics label. */
   name: string;
+  /** Counts uploads, bytes and re-encoded frames. */
+  metrics: Metrics;
   intervalMs: number;
   /** A frame older than this is not uploaded. */
   maxAgeMs: number;
@@ -87,17 +89,25 @@ export class PrusaUploader {
   async attempt(signal: AbortSignal): Promise<UploadResult> {
     const result = await this.#attempt(signal);
     if (signal.aborted) return result;
-    metrics.inc(UPLOADS, UPLOADS_HELP, { camera: this.opts.name, result: result.outcome });
+    this.opts.metrics.inc(UPLOADS, UPLOADS_HELP, {
+      camera: this.opts.name,
+      result: result.outcome,
+    });
     if (result.outcome === "uploaded") {
-      metrics.set(
+      this.opts.metrics.set(
         "detector_prusa_last_upload_timestamp_seconds",
         "Time of the last accepted Prusa Connect snapshot",
         Math.floor(Date.now() / 1000),
         { camera: this.opts.name },
       );
-      metrics.inc("detector_prusa_upload_bytes_total", "JPEG bytes accepted by Prusa Connect", {
-        camera: this.opts.name,
-      }, result.bytes);
+      this.opts.metrics.inc(
+        "detector_prusa_upload_bytes_total",
+        "JPEG bytes accepted by Prusa Connect",
+        {
+          camera: this.opts.name,
+        },
+        result.bytes,
+      );
     }
     return result;
   }
@@ -132,9 +142,13 @@ export class PrusaUploader {
         const shrunk = await shrinkJpeg(jpeg, this.opts.maxBytes);
         shrunkFrom = jpeg.byteLength;
         ({ jpeg, width, height } = shrunk);
-        metrics.inc("detector_prusa_shrunk_total", "Frames re-encoded to fit --max-bytes", {
-          camera: this.opts.name,
-        });
+        this.opts.metrics.inc(
+          "detector_prusa_shrunk_total",
+          "Frames re-encoded to fit --max-bytes",
+          {
+            camera: this.opts.name,
+          },
+        );
         const log = this.#shrinkLogged ? this.log.debug : this.log.info;
         this.#shrinkLogged = true;
         log("frame re-encoded to fit --max-bytes", {

@@ -1,4 +1,4 @@
-import { metrics } from "../core/metrics.ts";
+import type { Metrics } from "../core/metrics.ts";
 
 /** Thrown when receiving a body would pass the global or the per-address budget. */
 export class BodyBudgetError extends Error {
@@ -27,7 +27,7 @@ export class BodyBudget {
   #used = 0;
   #byAddress = new Map<string, number>();
 
-  constructor(public limits: BodyBudgetLimits = DEFAULT_BODY_BUDGET) {
+  constructor(public limits: BodyBudgetLimits, private readonly metrics: Metrics) {
     metrics.collect(() => [{
       name: "detector_body_bytes_in_flight",
       type: "gauge",
@@ -69,11 +69,12 @@ export class BodyBudget {
   }
 
   #refused(scope: string): void {
-    metrics.inc("detector_body_budget_refused_total", "Bodies refused for lack of memory budget", {
-      scope,
-    });
+    this.metrics.inc(
+      "detector_body_budget_refused_total",
+      "Bodies refused for lack of memory budget",
+      {
+        scope,
+      },
+    );
   }
 }
-
-/** The process-wide budget shared by uploads and WebSocket pushes. */
-export const bodyBudget = new BodyBudget();

@@ -1,4 +1,4 @@
-import { type BodyBudget, bodyBudget } from "./body_budget.ts";
+import type { BodyBudget } from "./body_budget.ts";
 
 /** Thrown when a request body grows over its limit while it is being read. */
 export class BodyTooLargeError extends Error {
@@ -18,8 +18,8 @@ export class BodyTooLargeError extends Error {
 export async function readBodyLimited(
   req: Request,
   limit: number,
-  remote = "unknown",
-  budget: BodyBudget = bodyBudget,
+  remote: string,
+  budget: BodyBudget,
 ): Promise<Uint8Array> {
   const declared = Number(req.headers.get("content-length") ?? NaN);
   if (Number.isFinite(declared) && declared > limit) {

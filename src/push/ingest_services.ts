@@ -1,4 +1,5 @@
 import type { HistoryStore } from "../history/history_store.ts";
+import type { BodyBudget } from "./body_budget.ts";
 import type { PushServer } from "./push_socket.ts";
 import type { PushSink } from "./push_sink.ts";
 
@@ -9,4 +10,6 @@ export interface IngestServices {
   /** Bearer token required by the upload routes, if any. */
   uploadToken?: string;
   history?: HistoryStore;
+  /** Memory for bodies being received by all uploads together. */
+  budget: BodyBudget;
 }

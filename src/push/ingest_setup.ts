@@ -1,6 +1,8 @@
 import type { FrameCache } from "../core/frame_cache.ts";
 import { logger } from "../core/log.ts";
+import type { Metrics } from "../core/metrics.ts";
 import { HistoryStore } from "../history/history_store.ts";
+import { BodyBudget, type BodyBudgetLimits, DEFAULT_BODY_BUDGET } from "./body_budget.ts";
 import type { IngestServices } from "./ingest_services.ts";
 import { MqttIngest } from "./mqtt_ingest.ts";
 import { parseMqttUrl } from "./mqtt_url.ts";
@@ -25,6 +27,9 @@ export interface IngestOptions {
   pulled: (camera: string) => boolean;
   /** The bind address, to warn when unauthenticated uploads are reachable from the network. */
   host: string;
+  metrics: Metrics;
+  /** Memory for bodies being received; default DEFAULT_BODY_BUDGET. */
+  bodyBudget?: BodyBudgetLimits;
 }
 
 /** Default largest pushed frame when `--max-frame-bytes` is not given. */
@@ -51,6 +56,7 @@ export async function startIngest(
   const sink = new PushSink(cache, {
     maxFrameBytes: opts.maxFrameBytes,
     pulled: opts.pulled,
+    metrics: opts.metrics,
     maxCameras: opts.maxCameras,
   });
   const push = new PushServer({
@@ -64,6 +70,7 @@ export async function startIngest(
       dir: opts.historyDir,
       keep: opts.historyKeep,
       minIntervalMs: opts.historyIntervalMs,
+      metrics: opts.metrics,
     });
     await history.open(cache, (camera) => {
       if (opts.pulled(camera)) return;
@@ -94,7 +101,13 @@ export async function startIngest(
   const mqtt = mqttSpecs.map((spec) => new MqttIngest(spec, sink));
   for (const m of mqtt) m.start();
   return {
-    services: { sink, push, uploadToken: opts.uploadToken, history },
+    services: {
+      sink,
+      push,
+      uploadToken: opts.uploadToken,
+      history,
+      budget: new BodyBudget(opts.bodyBudget ?? DEFAULT_BODY_BUDGET, opts.metrics),
+    },
     stop: async () => {
       push.closeAll();
       await Promise.all(mqtt.map((m) => m.stop()));

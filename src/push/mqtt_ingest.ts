@@ -1,13 +1,12 @@
 import mqtt from "mqtt";
 import { Backoff, sleep } from "../core/backoff.ts";
 import { errorMessage, logger } from "../core/log.ts";
-import { metrics } from "../core/metrics.ts";
 import { redactText } from "../core/redact.ts";
 import { decodeJsonImage } from "./base64_image.ts";
 import { normalizeImage } from "./image_normalize.ts";
-import { LogThrottle } from "./log_throttle.ts";
+import { LogThrottle } from "../core/log_throttle.ts";
 import type { MqttSpec } from "./mqtt_url.ts";
-import { countRejected, type PushSink } from "./push_sink.ts";
+import type { PushSink } from "./push_sink.ts";
 
 const log = logger("mqtt");
 /** Payloads being decoded at once; more are dropped and counted, never queued without bound. */
@@ -25,13 +24,13 @@ export class MqttIngest {
   #client: mqtt.MqttClient | undefined;
   #inFlight = 0;
   #connected = false;
-  #throttle = new LogThrottle();
+  #throttle = new LogThrottle({ windowMs: 5000 });
   #uncollect: () => void;
 
   constructor(spec: MqttSpec, sink: PushSink, private readonly connectTimeoutMs = 10_000) {
     this.#spec = spec;
     this.#sink = sink;
-    this.#uncollect = metrics.collect(() => [{
+    this.#uncollect = sink.metrics.collect(() => [{
       name: "detector_mqtt_connected",
       type: "gauge",
       help: "1 while connected and subscribed to the MQTT broker",
@@ -67,7 +66,7 @@ export class MqttIngest {
       }
       this.#connected = false;
       if (signal.aborted) break;
-      metrics.inc("detector_mqtt_reconnects_total", "MQTT reconnect attempts", {
+      this.#sink.metrics.inc("detector_mqtt_reconnects_total", "MQTT reconnect attempts", {
         broker: this.#spec.shown,
       });
       const delay = backoff.next(healthy || 0);
@@ -120,7 +119,7 @@ export class MqttIngest {
   }
 
   #onMessage(topic: string, payload: Uint8Array): void {
-    metrics.inc("detector_mqtt_messages_total", "MQTT messages received", {
+    this.#sink.metrics.inc("detector_mqtt_messages_total", "MQTT messages received", {
       broker: this.#spec.shown,
     });
     const camera = topic.split("/")[this.#spec.cameraLevel] ?? "";
@@ -150,7 +149,7 @@ export class MqttIngest {
   }
 
   #reject(topic: string, reason: string, message: string): void {
-    countRejected("mqtt", reason);
+    this.#sink.countRejected("mqtt", reason);
     const suppressed = this.#throttle.pass(`${reason}:${topic}`);
     if (suppressed === undefined) return;
     log.warn("MQTT payload refused", {

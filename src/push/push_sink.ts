@@ -1,7 +1,7 @@
 import type { Frame } from "../core/frame.ts";
 import type { FrameCache } from "../core/frame_cache.ts";
-import { metrics } from "../core/metrics.ts";
-import { cameraNameProblem } from "./camera_name.ts";
+import type { Metrics } from "../core/metrics.ts";
+import { cameraNameProblem } from "../core/camera_name.ts";
 
 export type PushVia = "ws" | "http" | "mqtt";
 
@@ -15,6 +15,8 @@ export interface PushSinkOptions {
   maxFrameBytes: number;
   /** Cameras fed by a pull source (`--source`): pushes to them are refused. */
   pulled: (camera: string) => boolean;
+  /** Counts accepted and refused pushes of every path. */
+  metrics: Metrics;
   /** Most cameras that pushes may create; frames for a new name beyond it are refused. */
   maxCameras?: number;
 }
@@ -30,12 +32,14 @@ export class PushSink {
   #cache: FrameCache;
   #pulled: (camera: string) => boolean;
   #lastVia = new Map<string, PushVia>();
+  readonly #metrics: Metrics;
   readonly maxCameras: number;
 
   constructor(cache: FrameCache, opts: PushSinkOptions) {
     this.#cache = cache;
     this.maxFrameBytes = opts.maxFrameBytes;
     this.#pulled = opts.pulled;
+    this.#metrics = opts.metrics;
     this.maxCameras = opts.maxCameras ?? DEFAULT_MAX_CAMERAS;
   }
 
@@ -75,15 +79,20 @@ export class PushSink {
         detail: { via },
       });
     }
-    metrics.inc("detector_push_frames_total", "Frames accepted from push paths", { via });
+    this.#metrics.inc("detector_push_frames_total", "Frames accepted from push paths", { via });
     return this.#cache.put(camera, jpeg, size);
   }
-}
 
-/** Counts a refused push input; `reason` is a short label such as `bad_token` or `too_big`. */
-export function countRejected(via: PushVia, reason: string): void {
-  metrics.inc("detector_push_rejected_total", "Push inputs refused, by path and reason", {
-    via,
-    reason,
-  });
+  /** Counts a refused push input; `reason` is a short label such as `bad_token` or `too_big`. */
+  countRejected(via: PushVia, reason: string): void {
+    this.#metrics.inc("detector_push_rejected_total", "Push inputs refused, by path and reason", {
+      via,
+      reason,
+    });
+  }
+
+  /** The registry the push paths count into. */
+  get metrics(): Metrics {
+    return this.#metrics;
+  }
 }

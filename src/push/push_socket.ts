@@ -1,6 +1,5 @@
 import { checkJpeg } from "../core/jpeg.ts";
 import { errorMessage, logger } from "../core/log.ts";
-import { metrics } from "../core/metrics.ts";
 import { jsonError } from "../http/responses.ts";
 import {
   CLOSE_POLICY,
@@ -9,8 +8,8 @@ import {
   PushStreamParser,
 } from "./push_handshake.ts";
 import { verifyPushToken } from "./push_token.ts";
-import { countRejected, type PushSink } from "./push_sink.ts";
-import { LogThrottle } from "./log_throttle.ts";
+import type { PushSink } from "./push_sink.ts";
+import { LogThrottle } from "../core/log_throttle.ts";
 import { PushRateGuard } from "./push_rate_guard.ts";
 
 export interface PushServerOptions {
@@ -28,14 +27,6 @@ export const PUSH_MAX_MESSAGES_PER_SECOND = 20_000;
 
 const log = logger("push");
 const encoder = new TextEncoder();
-let open = 0;
-
-metrics.collect(() => [{
-  name: "detector_push_ws_connections",
-  type: "gauge",
-  help: "Open WebSocket push connections",
-  value: open,
-}]);
 
 /** Close reasons are limited to 123 bytes by RFC 6455. */
 function closeReason(text: string): string {
@@ -52,7 +43,8 @@ export class PushServer {
   #handshakeTimeoutMs: number;
   #maxConnections: number;
   #sockets = new Set<WebSocket>();
-  #throttle = new LogThrottle();
+  #open = 0;
+  #throttle = new LogThrottle({ windowMs: 5000 });
   #rate: PushRateGuard;
 
   constructor(opts: PushServerOptions) {
@@ -62,11 +54,17 @@ export class PushServer {
     this.#handshakeTimeoutMs = opts.handshakeTimeoutMs ?? 10_000;
     this.#maxConnections = opts.maxConnections ?? 1024;
     this.#rate = new PushRateGuard(opts.maxMessagesPerSecond ?? PUSH_MAX_MESSAGES_PER_SECOND);
+    opts.sink.metrics.collect(() => [{
+      name: "detector_push_ws_connections",
+      type: "gauge",
+      help: "Open WebSocket push connections",
+      value: this.#open,
+    }]);
   }
 
   handle(req: Request, info: Deno.ServeHandlerInfo): Response {
     if (!this.#secret) {
-      countRejected("ws", "disabled");
+      this.#sink.countRejected("ws", "disabled");
       return jsonError(
         503,
         "WebSocket push is disabled: start serve with --push-secret or DETECTOR_PUSH_SECRET",
@@ -82,7 +80,7 @@ export class PushServer {
       );
     }
     if (this.#sockets.size >= this.#maxConnections) {
-      countRejected("ws", "too_many_connections");
+      this.#sink.countRejected("ws", "too_many_connections");
       return jsonError(503, `too many push connections (limit ${this.#maxConnections})`);
     }
     const remote = remoteOf(info); // info cannot be read once the request is upgraded
@@ -112,7 +110,7 @@ export class PushServer {
     const refuse = (reason: string, code: number, message: string) => {
       if (closed) return;
       closed = true;
-      countRejected("ws", reason);
+      this.#sink.countRejected("ws", reason);
       const suppressed = this.#throttle.pass(`ws:${reason}:${remote}`);
       if (suppressed !== undefined) {
         log.warn("push connection refused", {
@@ -140,7 +138,7 @@ export class PushServer {
     }, this.#handshakeTimeoutMs);
 
     socket.onopen = () => {
-      open++;
+      this.#open++;
       this.#sockets.add(socket);
     };
     socket.onmessage = (e: MessageEvent) => {
@@ -195,12 +193,12 @@ export class PushServer {
     socket.onclose = (e: CloseEvent) => {
       clearTimeout(timer);
       this.#rate.close();
-      if (this.#sockets.delete(socket)) open--;
+      if (this.#sockets.delete(socket)) this.#open--;
       if (closed) return;
       closed = true;
       if (parser.midway) {
         const what = parser.handshakeDone ? "truncated_frame" : "truncated_handshake";
-        countRejected("ws", what);
+        this.#sink.countRejected("ws", what);
         log.warn("push connection closed in the middle of a message; partial bytes dropped", {
           remote,
           camera,

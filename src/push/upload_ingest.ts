@@ -2,16 +2,20 @@ import { logger } from "../core/log.ts";
 import { json, jsonError } from "../http/responses.ts";
 import { decodeBase64, decodeJsonImage } from "./base64_image.ts";
 import { BodyTooLargeError, readBodyLimited } from "./body_limit.ts";
-import { BodyBudgetError } from "./body_budget.ts";
+import { type BodyBudget, BodyBudgetError } from "./body_budget.ts";
 import { normalizeImage } from "./image_normalize.ts";
-import { LogThrottle } from "./log_throttle.ts";
-import { countRejected, type PushSink } from "./push_sink.ts";
+import type { LogThrottle } from "../core/log_throttle.ts";
+import type { PushSink } from "./push_sink.ts";
 import { secretsEqual } from "./push_token.ts";
 
 export interface UploadOptions {
   sink: PushSink;
   /** When set, uploads need `Authorization: Bearer <token>`. */
   token?: string;
+  /** Limits the "upload refused" lines (per reason and client). */
+  throttle: LogThrottle;
+  /** Memory for bodies being received, shared with the other push paths. */
+  budget: BodyBudget;
 }
 
 /** How the camera of an upload is named: by the path, or by a form field (`/update-image`). */
@@ -24,7 +28,6 @@ class UploadError extends Error {
 }
 
 const log = logger("upload");
-const throttle = new LogThrottle();
 /** Room for multipart headers and JSON framing around the image bytes. */
 const ENVELOPE_BYTES = 64 * 1024;
 const ACCEPTED = 'send application/json {"image": "<base64>"}, a raw image/jpeg or image/png ' +
@@ -39,9 +42,14 @@ function bearerOk(req: Request, token: string): boolean {
   return !!m && secretsEqual(m[1], token);
 }
 
-async function body(req: Request, limit: number, remote: string): Promise<Uint8Array> {
+async function body(
+  req: Request,
+  limit: number,
+  remote: string,
+  budget: BodyBudget,
+): Promise<Uint8Array> {
   try {
-    return await readBodyLimited(req, limit, remote);
+    return await readBodyLimited(req, limit, remote, budget);
   } catch (err) {
     if (err instanceof BodyTooLargeError) throw new UploadError(413, "too_big", err.message);
     if (err instanceof BodyBudgetError) {
@@ -83,10 +91,11 @@ async function readUpload(
   req: Request,
   maxBytes: number,
   remote: string,
+  budget: BodyBudget,
 ): Promise<{ bytes: Uint8Array; form?: FormData }> {
   const type = mediaType(req);
   if (type === "multipart/form-data") {
-    const form = await formOf(req, await body(req, maxBytes + ENVELOPE_BYTES, remote));
+    const form = await formOf(req, await body(req, maxBytes + ENVELOPE_BYTES, remote, budget));
     return { bytes: await imageFromField(form), form };
   }
   const jsonLimit = Math.ceil(maxBytes / 3) * 4 + ENVELOPE_BYTES;
@@ -99,7 +108,7 @@ async function readUpload(
       `Content-Type "${type}" is not accepted: ${ACCEPTED}`,
     );
   }
-  const bytes = await body(req, isRaw ? maxBytes : jsonLimit, remote);
+  const bytes = await body(req, isRaw ? maxBytes : jsonLimit, remote, budget);
   if (isJson || (!isRaw && bytes[0] === 0x7b)) {
     const decoded = decodeJsonImage(new TextDecoder().decode(bytes));
     if (!decoded.ok) throw new UploadError(400, decoded.reason, decoded.message);
@@ -124,7 +133,7 @@ export async function handleUpload(
       throw new UploadError(401, "unauthorized", "missing or wrong Authorization: Bearer token");
     }
     if (camera !== undefined) checkCamera(sink, camera);
-    const { bytes, form } = await readUpload(req, sink.maxFrameBytes, remote);
+    const { bytes, form } = await readUpload(req, sink.maxFrameBytes, remote, opts.budget);
     if (camera === undefined) {
       const field = (from as { field: string }).field;
       const value = form?.get(field);
@@ -149,8 +158,8 @@ export async function handleUpload(
     });
   } catch (err) {
     if (!(err instanceof UploadError)) throw err;
-    countRejected("http", err.reason);
-    const suppressed = throttle.pass(`${err.reason}:${remote}`);
+    opts.sink.countRejected("http", err.reason);
+    const suppressed = opts.throttle.pass(`${err.reason}:${remote}`);
     if (suppressed !== undefined) {
       log.warn("upload refused", {
         remote,

@@ -5,6 +5,7 @@
  */
 import { FrameCache } from "../core/frame_cache.ts";
 import { errorMessage, type Logger, logger } from "../core/log.ts";
+import type { Metrics } from "../core/metrics.ts";
 import type { ServeContext } from "../http/context.ts";
 import { serveRouter } from "../http/serve_routes.ts";
 import { type HttpServer, startHttpServer } from "../http/server.ts";
@@ -48,6 +49,8 @@ export interface ReplayOptions {
   progress?: boolean;
   signal?: AbortSignal;
   log?: Logger;
+  /** Counts the pipeline's frames and writes; `serve` shows it at /metrics. */
+  metrics: Metrics;
 }
 
 export interface ReplayOutcome {
@@ -96,6 +99,7 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplayOutcome> {
     ...opts.writes,
     tracking: opts.tracking,
     sessionCooldownMs: opts.sessionCooldownMs,
+    metrics: opts.metrics,
     dryRun: opts.dryRun,
     onPlannedWrite: (w) => {
       writesOfFrame.push(w);
@@ -155,6 +159,7 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplayOutcome> {
         targetFps: Math.max(1, Math.ceil(info.fps)),
         shutdown: shutdown.signal,
         defaultCamera: () => VIEWER_CAMERA,
+        metrics: opts.metrics,
       };
       server = startHttpServer(
         serveRouter(ctx),

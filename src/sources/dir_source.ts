@@ -4,7 +4,6 @@ import { sleep } from "../core/backoff.ts";
 import type { FrameCache } from "../core/frame_cache.ts";
 import { walkJpeg } from "../core/jpeg.ts";
 import { errorMessage, logger } from "../core/log.ts";
-import { metrics } from "../core/metrics.ts";
 import { deleteFilesOlderThan, isJpegFileName } from "./dir_retention.ts";
 import { ReconnectingSource } from "./reconnect_loop.ts";
 import type { Source, SourceOptions } from "./source.ts";
@@ -213,9 +212,13 @@ class DirSource extends ReconnectingSource {
         bytes = await readRegularFile(path, signal);
       } catch (err) {
         if (err instanceof Deno.errors.NotFound || signal.aborted) return "gone";
-        metrics.inc("detector_dir_read_errors_total", "Files a watched folder could not read", {
-          camera: this.camera,
-        });
+        this.opts.metrics?.inc(
+          "detector_dir_read_errors_total",
+          "Files a watched folder could not read",
+          {
+            camera: this.camera,
+          },
+        );
         this.#warnOnce(path, "cannot read file", { file: name, error: errorMessage(err) });
         return "gone";
       }
@@ -346,7 +349,7 @@ class DirSource extends ReconnectingSource {
         signal,
       );
       if (failed > 0) {
-        metrics.inc(
+        this.opts.metrics?.inc(
           "detector_dir_delete_errors_total",
           "Old JPEG files a watched folder could not delete",
           { camera: this.camera },
@@ -356,7 +359,7 @@ class DirSource extends ReconnectingSource {
       }
       if (deleted > 0) {
         this.#counts.deleted += deleted;
-        metrics.inc(
+        this.opts.metrics?.inc(
           "detector_dir_files_deleted_total",
           "JPEG files deleted from watched folders for being older than MAX_FRAME_AGE_S",
           { camera: this.camera },

@@ -5,7 +5,7 @@
  * so it dies even when the detector itself is SIGKILLed.
  */
 import { logger } from "../core/log.ts";
-import { metrics } from "../core/metrics.ts";
+import type { Metrics } from "../core/metrics.ts";
 
 const log = logger("children");
 
@@ -139,9 +139,12 @@ export async function stopAllChildren(graceMs = DEFAULT_GRACE_MS): Promise<void>
   await Promise.all(all.map((c) => c.stop(graceMs)));
 }
 
-metrics.collect(() => [{
-  name: "detector_ffmpeg_children",
-  type: "gauge",
-  help: "Live ffmpeg child processes",
-  value: liveFfmpegChildren(),
-}]);
+/** Shows the number of live ffmpeg children through `metrics`; the returned function stops it. */
+export function collectFfmpegChildren(metrics: Metrics): () => void {
+  return metrics.collect(() => [{
+    name: "detector_ffmpeg_children",
+    type: "gauge",
+    help: "Live ffmpeg child processes",
+    value: liveFfmpegChildren(),
+  }]);
+}

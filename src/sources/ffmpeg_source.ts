@@ -8,7 +8,6 @@
 import type { FrameCache } from "../core/frame_cache.ts";
 import { DEFAULT_MAX_FRAME_BYTES, JpegSplitter } from "../core/jpeg_splitter.ts";
 import { errorMessage } from "../core/log.ts";
-import { metrics } from "../core/metrics.ts";
 import { redactUrl } from "../core/redact.ts";
 import type { SourceState } from "../core/source_status.ts";
 import { canCopy, ffmpegArgs, type FfmpegSettings, parseFfmpegSpec } from "./ffmpeg_args.ts";
@@ -157,9 +156,13 @@ export class FfmpegSource extends ReconnectingSource {
       if (Date.now() - lastFrameAt > limitMs() && !child.exited && !stalled) {
         stalled = true;
         this.#stalls++;
-        metrics.inc("detector_ffmpeg_stalls_total", "ffmpeg runs killed for delivering no frame", {
-          camera: this.camera,
-        });
+        this.opts.metrics?.inc(
+          "detector_ffmpeg_stalls_total",
+          "ffmpeg runs killed for delivering no frame",
+          {
+            camera: this.camera,
+          },
+        );
         this.log.warn("no frame, killing ffmpeg", {
           pid: child.pid,
           timeoutMs: limitMs(),
@@ -185,7 +188,7 @@ export class FfmpegSource extends ReconnectingSource {
       for await (const chunk of child.stdout) {
         const frames = splitter.push(chunk);
         if (splitter.stats.dropped > rejectedBefore) {
-          metrics.inc(
+          this.opts.metrics?.inc(
             "detector_frames_rejected_total",
             "Frames refused at ingest, by reason",
             { camera: this.camera, reason: "malformed ffmpeg output" },

@@ -1,5 +1,5 @@
 import { JpegSplitter, type SplitFrame } from "../core/jpeg_splitter.ts";
-import { metrics } from "../core/metrics.ts";
+import type { Metrics } from "../core/metrics.ts";
 
 export interface JpegStreamOptions {
   camera: string;
@@ -15,6 +15,8 @@ export interface JpegStreamOptions {
   framing?: "raw" | "multipart";
   frame(frame: SplitFrame): void;
   reject(reason: string): void;
+  /** Counts garbage bytes. */
+  metrics?: Metrics;
   /** Counters for the source status, called now and then and at the end. */
   progress(detail: Record<string, number>): void;
 }
@@ -69,7 +71,7 @@ export async function pumpJpegStream(
       for (const f of frames) o.frame(f);
       if (frames.length > 0) garbageAtFrame = stats.garbageBytes;
       if (!multipart && stats.garbageBytes > garbage) {
-        metrics.inc(
+        o.metrics?.inc(
           "detector_source_garbage_bytes_total",
           "Bytes of stream sources that were not part of any JPEG",
           { camera: o.camera },

@@ -65,6 +65,7 @@ class MjpegHttpSource extends ReconnectingSource {
         framing: "multipart",
         frame: (f) => this.emit(f.jpeg, f.width, f.height),
         reject: (reason) => this.reject(reason),
+        metrics: this.opts.metrics,
         progress: (detail) => this.setState(this.status().state, undefined, detail),
       });
     } finally {

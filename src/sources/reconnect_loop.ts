@@ -2,7 +2,6 @@ import type { FrameCache } from "../core/frame_cache.ts";
 import type { SourceState, SourceStatus } from "../core/source_status.ts";
 import { Backoff, type BackoffOptions, sleep } from "../core/backoff.ts";
 import { errorMessage, type Logger, logger } from "../core/log.ts";
-import { metrics } from "../core/metrics.ts";
 import { redactText, redactUrl } from "../core/redact.ts";
 import type { Source, SourceOptions } from "./source.ts";
 
@@ -145,10 +144,14 @@ export abstract class ReconnectingSource implements Source {
 
   /** Counts a rejected frame (`detector_frames_rejected_total`) without logging it. */
   protected count(reason: string): void {
-    metrics.inc("detector_frames_rejected_total", "Frames refused at ingest, by reason", {
-      camera: this.camera,
-      reason: reason.replace(/[0-9]+/g, "N").slice(0, 60),
-    });
+    this.opts.metrics?.inc(
+      "detector_frames_rejected_total",
+      "Frames refused at ingest, by reason",
+      {
+        camera: this.camera,
+        reason: reason.replace(/[0-9]+/g, "N").slice(0, 60),
+      },
+    );
   }
 
   start(): void {
@@ -182,7 +185,7 @@ export abstract class ReconnectingSource implements Source {
       this.#retries++;
       this.#restarts++;
       this.#downSince ??= Date.now();
-      metrics.inc(
+      this.opts.metrics?.inc(
         "detector_source_reconnects_total",
         "Source sessions that ended and were retried, by reason",
         { camera: this.camera, reason: failure.code },

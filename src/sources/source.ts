@@ -1,5 +1,6 @@
 import type { FrameCache } from "../core/frame_cache.ts";
 import type { SourceStatus } from "../core/source_status.ts";
+import type { Metrics } from "../core/metrics.ts";
 
 /** A producer of frames for one camera. It owns its reconnect loop and never throws out of it. */
 export interface Source {
@@ -33,6 +34,8 @@ export interface SourceOptions {
   rtspTransport?: string;
   /** ffmpeg sources: MJPEG quality `-q:v`, 2 (best) … 31 (default 5). */
   jpegQuality?: number;
+  /** Counts reconnects, rejected frames and source errors (nothing is counted without it). */
+  metrics?: Metrics;
 }
 
 export type SourceFactory = (

@@ -96,6 +96,7 @@ class TcpMjpegSource extends ReconnectingSource {
         stallMs: timeoutMs,
         frame: (f) => this.emit(f.jpeg, f.width, f.height),
         reject: (reason) => this.reject(reason),
+        metrics: this.opts.metrics,
         progress: (detail) => this.setState(this.status().state, undefined, detail),
       });
     } finally {

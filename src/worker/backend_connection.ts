@@ -7,8 +7,8 @@
 import { FailureLimiter } from "../auth/failure_limiter.ts";
 import { secretsEqual } from "../auth/secret_compare.ts";
 import { errorMessage, logger } from "../core/log.ts";
-import { metrics } from "../core/metrics.ts";
-import { LogThrottle } from "./log_throttle.ts";
+import type { Metrics } from "../core/metrics.ts";
+import { LogThrottle } from "../core/log_throttle.ts";
 
 export const CLOSE_GOING_AWAY = 1001;
 export const CLOSE_POLICY = 1008;
@@ -23,10 +23,11 @@ export interface BackendHubOptions {
   onGraceExpired(): void;
   /** When set, a connection must present this token. */
   token?: string;
+  /** Counts connections, refusals and dropped messages. */
+  metrics: Metrics;
 }
 
 const log = logger("backend");
-const throttle = new LogThrottle(log);
 
 /** The token a connection presents: `Authorization: Bearer T` or `?token=T`. */
 function presentedToken(req: Request): string | undefined {
@@ -35,13 +36,6 @@ function presentedToken(req: Request): string | undefined {
   return new URL(req.url).searchParams.get("token") ?? undefined;
 }
 
-function refused(reason: "missing" | "invalid" | "rate_limited"): void {
-  metrics.inc(
-    "detector_worker_backend_refused_total",
-    "Backend connections refused before the upgrade for a missing or wrong token",
-    { reason },
-  );
-}
 let nextId = 1;
 
 export class BackendConnection {
@@ -52,6 +46,7 @@ export class BackendConnection {
     readonly socket: WebSocket,
     readonly remote: string,
     private readonly maxBufferedBytes: number,
+    private readonly metrics: Metrics,
   ) {}
 
   get open(): boolean {
@@ -62,7 +57,7 @@ export class BackendConnection {
   send(message: unknown, droppable = true): boolean {
     if (!this.open) return false;
     if (droppable && this.socket.bufferedAmount > this.maxBufferedBytes) {
-      metrics.inc(
+      this.metrics.inc(
         "detector_worker_messages_dropped_total",
         "Outgoing messages dropped because the backend reads too slowly",
       );
@@ -93,6 +88,7 @@ export class BackendHub {
   #stopped = false;
   readonly #maxBuffered: number;
   readonly #failures = new FailureLimiter();
+  #throttle = new LogThrottle({ burst: 10 });
 
   constructor(private readonly opts: BackendHubOptions) {
     this.#maxBuffered = opts.maxBufferedBytes ?? 8 * 1024 * 1024;
@@ -112,7 +108,7 @@ export class BackendHub {
     const refusal = this.#checkToken(req, remote, address);
     if (refusal) return refusal;
     const { socket, response } = Deno.upgradeWebSocket(req);
-    const conn = new BackendConnection(socket, remote, this.#maxBuffered);
+    const conn = new BackendConnection(socket, remote, this.#maxBuffered, this.opts.metrics);
     this.#all.add(conn);
     socket.onopen = () => this.#activate(conn);
     socket.onmessage = (e) => {
@@ -139,7 +135,7 @@ export class BackendHub {
       });
     const waitMs = this.#failures.blockedFor(address);
     if (waitMs > 0) {
-      refused("rate_limited");
+      this.#refused("rate_limited");
       return Response.json({ error: "too many wrong tokens from this address" }, {
         status: 429,
         headers: { "retry-after": String(Math.ceil(waitMs / 1000)) },
@@ -147,29 +143,47 @@ export class BackendHub {
     }
     const given = presentedToken(req);
     if (given === undefined) {
-      refused("missing");
-      throttle.warn(`missing ${address}`, "refused a backend connection without a token", {
-        remote,
-      });
+      this.#refused("missing");
+      this.#throttle.warn(
+        log,
+        `missing ${address}`,
+        "refused a backend connection without a token",
+        {
+          remote,
+        },
+      );
       return unauthorized("backend token required: Authorization: Bearer TOKEN or ?token=TOKEN");
     }
     if (!secretsEqual(given, token)) {
       this.#failures.fail(address);
-      refused("invalid");
-      throttle.warn(`invalid ${address}`, "refused a backend connection with a wrong token", {
-        remote,
-      });
+      this.#refused("invalid");
+      this.#throttle.warn(
+        log,
+        `invalid ${address}`,
+        "refused a backend connection with a wrong token",
+        {
+          remote,
+        },
+      );
       return unauthorized("wrong backend token");
     }
     this.#failures.succeed(address);
     return undefined;
   }
 
+  #refused(reason: "missing" | "invalid" | "rate_limited"): void {
+    this.opts.metrics.inc(
+      "detector_worker_backend_refused_total",
+      "Backend connections refused before the upgrade for a missing or wrong token",
+      { reason },
+    );
+  }
+
   /** Sends to the current backend; false when there is none (the message is dropped). */
   send(message: unknown, droppable = true): boolean {
     const conn = this.#current;
     if (!conn) {
-      metrics.inc(
+      this.opts.metrics.inc(
         "detector_worker_messages_unsent_total",
         "Messages not sent because no backend was connected",
       );
@@ -199,14 +213,20 @@ export class BackendHub {
       this.#grace = undefined;
       log.info("backend back within the grace period", { connection: conn.id });
     }
-    metrics.inc("detector_worker_backend_connections_total", "Backend connections accepted");
+    this.opts.metrics.inc(
+      "detector_worker_backend_connections_total",
+      "Backend connections accepted",
+    );
     log.info("backend connected", { connection: conn.id, remote: conn.remote });
     if (old) {
       log.warn("a newer backend connection takes over; closing the older one", {
         older: old.id,
         newer: conn.id,
       });
-      metrics.inc("detector_worker_backend_takeovers_total", "Backend connections replaced");
+      this.opts.metrics.inc(
+        "detector_worker_backend_takeovers_total",
+        "Backend connections replaced",
+      );
       old.close(CLOSE_POLICY, "replaced by a newer backend connection");
     }
     this.opts.onOpen(conn);

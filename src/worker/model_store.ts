@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { Backoff, sleep } from "../core/backoff.ts";
 import { errorMessage, logger } from "../core/log.ts";
-import { metrics } from "../core/metrics.ts";
+import type { Metrics } from "../core/metrics.ts";
 import { redactUrl } from "../core/redact.ts";
 
 export interface ModelStoreOptions {
@@ -20,6 +20,8 @@ export interface ModelStoreOptions {
   attempts?: number;
   /** First delay between attempts (doubles each time). */
   retryDelayMs?: number;
+  /** Counts downloads and failed fetches. */
+  metrics: Metrics;
 }
 
 export class ModelFetchError extends Error {
@@ -45,12 +47,6 @@ function isRemote(url: string): boolean {
   return /^https?:\/\//i.test(url);
 }
 
-function fail(reason: string) {
-  metrics.inc("detector_worker_model_fetch_failures_total", "Model downloads that failed", {
-    reason,
-  });
-}
-
 export class ModelStore {
   readonly dir: string;
   readonly timeoutMs: number;
@@ -58,8 +54,10 @@ export class ModelStore {
   readonly attempts: number;
   readonly retryDelayMs: number;
   #inflight = new Map<string, Promise<string>>();
+  readonly #metrics: Metrics;
 
   constructor(opts: ModelStoreOptions) {
+    this.#metrics = opts.metrics;
     this.dir = opts.dir;
     this.timeoutMs = opts.timeoutMs ?? 60_000;
     this.maxBytes = opts.maxBytes ?? 512 * 1024 * 1024;
@@ -89,7 +87,7 @@ export class ModelStore {
       return file;
     } catch (err) {
       if (err instanceof ModelFetchError) throw err;
-      fail("local_missing");
+      this.#fail("local_missing");
       throw new ModelFetchError(`modelUrl "${path}": ${errorMessage(err)}`, false);
     }
   }
@@ -180,7 +178,7 @@ export class ModelStore {
       try {
         res = await fetch(url, { signal: abort.signal, redirect: "follow" });
       } catch (err) {
-        fail(timedOut ? "timeout" : "network");
+        this.#fail(timedOut ? "timeout" : "network");
         throw new ModelFetchError(
           timedOut
             ? `modelUrl ${shown}: no answer within ${this.timeoutMs} ms`
@@ -191,7 +189,7 @@ export class ModelStore {
       touch();
       if (!res.ok) {
         await res.body?.cancel();
-        fail(`http_${res.status}`);
+        this.#fail(`http_${res.status}`);
         throw new ModelFetchError(
           `modelUrl ${shown}: HTTP ${res.status} ${res.statusText}`.trim(),
           res.status >= 500 || res.status === 429,
@@ -200,7 +198,7 @@ export class ModelStore {
       const declared = Number(res.headers.get("content-length") ?? NaN);
       if (Number.isFinite(declared) && declared > this.maxBytes) {
         await res.body?.cancel();
-        fail("too_large");
+        this.#fail("too_large");
         throw new ModelFetchError(
           `modelUrl ${shown}: ${declared} bytes is larger than the limit of ${this.maxBytes}`,
           false,
@@ -220,7 +218,7 @@ export class ModelStore {
           if (!head) {
             head = value.slice(0, 8);
             if (!ZIP_MAGIC.every((b, i) => value[i] === b)) {
-              fail("not_zip");
+              this.#fail("not_zip");
               const looksHtml = /html/i.test(contentType) ||
                 /^\s*</.test(new TextDecoder().decode(value.slice(0, 64)));
               throw new ModelFetchError(
@@ -233,7 +231,7 @@ export class ModelStore {
           }
           total += value.byteLength;
           if (total > this.maxBytes) {
-            fail("too_large");
+            this.#fail("too_large");
             throw new ModelFetchError(
               `modelUrl ${shown}: more than the limit of ${this.maxBytes} bytes`,
               false,
@@ -246,7 +244,7 @@ export class ModelStore {
       } catch (err) {
         await reader.cancel().catch(() => {});
         if (err instanceof ModelFetchError) throw err;
-        fail(timedOut ? "timeout" : "network");
+        this.#fail(timedOut ? "timeout" : "network");
         throw new ModelFetchError(
           timedOut
             ? `modelUrl ${shown}: stalled for ${this.timeoutMs} ms after ${total} bytes`
@@ -255,7 +253,7 @@ export class ModelStore {
         );
       }
       if (total === 0) {
-        fail("empty");
+        this.#fail("empty");
         throw new ModelFetchError(`modelUrl ${shown}: empty response`, true);
       }
       await file.sync().catch(() => {});
@@ -264,7 +262,7 @@ export class ModelStore {
       const digest = hash.digest("hex");
       const path = `${dir}/${digest}.mpta`;
       await Deno.rename(tmp, path);
-      metrics.inc("detector_worker_model_downloads_total", "Model archives downloaded");
+      this.#metrics.inc("detector_worker_model_downloads_total", "Model archives downloaded");
       log.info("model downloaded", { modelId, url: shown, bytes: total, sha256: digest });
       return path;
     } finally {
@@ -273,5 +271,11 @@ export class ModelStore {
       file?.close();
       await Deno.remove(tmp).catch(() => {});
     }
+  }
+
+  #fail(reason: string): void {
+    this.#metrics.inc("detector_worker_model_fetch_failures_total", "Model downloads that failed", {
+      reason,
+    });
   }
 }

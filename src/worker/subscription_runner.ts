@@ -10,14 +10,14 @@ import type { Frame } from "../core/frame.ts";
 import { AbortedError, type FrameCache } from "../core/frame_cache.ts";
 import { walkJpeg } from "../core/jpeg.ts";
 import { errorMessage, logger } from "../core/log.ts";
-import { metrics } from "../core/metrics.ts";
+import type { Metrics } from "../core/metrics.ts";
 import { redactText } from "../core/redact.ts";
 import type { FrameInput, PipelineResult } from "../pipeline/types.ts";
 import { applyCrop, type CroppedJpeg, cropRegion } from "../sources/crop.ts";
 import type { AcquireOptions, ReaderLease } from "../sources/shared_readers.ts";
 import { currentCar, detectionFields } from "./detection_mapping.ts";
 import type { DisplaySessions } from "./display_sessions.ts";
-import { LogThrottle } from "./log_throttle.ts";
+import { LogThrottle } from "../core/log_throttle.ts";
 import type { PipelineLease } from "./pipeline_pool.ts";
 import type { RunningSubscription } from "./subscriptions.ts";
 import { readerSpecOf, type SubscriptionSpec } from "./subscription_spec.ts";
@@ -43,12 +43,13 @@ export interface SubscriptionDeps {
   modelRetry?: BackoffOptions;
   /** Told once per failure streak when the model cannot be loaded. */
   onModelError?(spec: SubscriptionSpec, message: string): void;
+  /** Counts frames, pipeline errors and failed model loads. */
+  metrics: Metrics;
 }
 
 export type ModelState = "loading" | "ready" | "failed";
 
 const log = logger("subscription");
-const throttle = new LogThrottle(log);
 
 export class SubscriptionRunner implements RunningSubscription {
   readonly lease: ReaderLease;
@@ -60,6 +61,7 @@ export class SubscriptionRunner implements RunningSubscription {
   #processed = 0;
   #imageCache: { seq: number; image: Promise<CroppedJpeg> } | undefined;
   #patched = new Map<string, string>();
+  #throttle = new LogThrottle({ burst: 10 });
 
   constructor(readonly spec: SubscriptionSpec, private readonly deps: SubscriptionDeps) {
     const reader = readerSpecOf(spec);
@@ -167,9 +169,13 @@ export class SubscriptionRunner implements RunningSubscription {
         const message = redactText(errorMessage(err));
         this.#modelState = "failed";
         this.#modelError = message;
-        metrics.inc("detector_worker_model_load_failures_total", "Model loads that failed", {
-          subscription: this.id,
-        });
+        this.deps.metrics.inc(
+          "detector_worker_model_load_failures_total",
+          "Model loads that failed",
+          {
+            subscription: this.id,
+          },
+        );
         const delay = backoff.next();
         log.warn("model not loaded, retrying", {
           subscription: this.id,
@@ -194,10 +200,14 @@ export class SubscriptionRunner implements RunningSubscription {
         displayId: this.spec.displayId,
       });
     } catch (err) {
-      metrics.inc("detector_worker_pipeline_errors_total", "Frames the pipeline failed on", {
-        subscription: this.id,
-      });
-      throttle.warn(`pipeline ${this.id}`, "pipeline failed on a frame", {
+      this.deps.metrics.inc(
+        "detector_worker_pipeline_errors_total",
+        "Frames the pipeline failed on",
+        {
+          subscription: this.id,
+        },
+      );
+      this.#throttle.warn(log, `pipeline ${this.id}`, "pipeline failed on a frame", {
         subscription: this.id,
         error: redactText(errorMessage(err)),
       });
@@ -205,10 +215,14 @@ export class SubscriptionRunner implements RunningSubscription {
     }
     if (signal.aborted) return;
     this.#processed++;
-    metrics.inc("detector_worker_frames_processed_total", "Frames run through a pipeline", {
-      subscription: this.id,
-    });
-    metrics.set(
+    this.deps.metrics.inc(
+      "detector_worker_frames_processed_total",
+      "Frames run through a pipeline",
+      {
+        subscription: this.id,
+      },
+    );
+    this.deps.metrics.set(
       "detector_worker_pipeline_ms",
       "Time of the latest pipeline run (crop included)",
       Math.round(performance.now() - started),

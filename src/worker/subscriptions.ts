@@ -3,7 +3,7 @@
  * (docs/protocol.md `setSubscriptionList`, legacy `subscribe`/`unsubscribe`, `max_streams`).
  */
 import { errorMessage, logger } from "../core/log.ts";
-import { metrics } from "../core/metrics.ts";
+import type { Metrics } from "../core/metrics.ts";
 import { redactText } from "../core/redact.ts";
 import { parametersDiffer, type SubscriptionSpec } from "./subscription_spec.ts";
 
@@ -53,6 +53,7 @@ export class SubscriptionSet<T extends RunningSubscription> {
   constructor(
     private readonly start: (spec: SubscriptionSpec) => T,
     private readonly maxStreams: number,
+    private readonly metrics: Metrics,
   ) {
     metrics.collect(() => [{
       name: "detector_worker_subscriptions",
@@ -178,7 +179,7 @@ export class SubscriptionSet<T extends RunningSubscription> {
   }
 
   #refuse(reason: "max_streams" | "source", message: string): string {
-    metrics.inc(
+    this.metrics.inc(
       "detector_worker_subscriptions_refused_total",
       "Subscriptions not started: max_streams reached, or a source that cannot be read",
       { reason },

@@ -4,7 +4,7 @@
  */
 import type { FrameCache } from "../core/frame_cache.ts";
 import { errorMessage, logger } from "../core/log.ts";
-import { metrics } from "../core/metrics.ts";
+import type { Metrics } from "../core/metrics.ts";
 import { jsonError } from "../http/responses.ts";
 import type { Route } from "../http/router.ts";
 import { CropError } from "../sources/crop.ts";
@@ -12,7 +12,7 @@ import { type BackendConnection, BackendHub } from "./backend_connection.ts";
 import { DisplaySessions } from "./display_sessions.ts";
 import { type GpuFigures, readGpuFigures } from "./gpu_stats.ts";
 import { policyRefusal, type UrlPolicy } from "./host_allow_list.ts";
-import { LogThrottle } from "./log_throttle.ts";
+import { LogThrottle } from "../core/log_throttle.ts";
 import { type BackendMessage, errorReply, parseMessage } from "./messages.ts";
 import { stateReport } from "./state_report.ts";
 import type { SubscriptionSpec } from "./subscription_spec.ts";
@@ -41,10 +41,11 @@ export interface WorkerDeps {
   settings: WorkerSettings;
   /** True while a GPU execution provider runs a model (GPU figures in stateReport). */
   gpuActive?: () => boolean;
+  /** The registry every part of the worker counts into. */
+  metrics: Metrics;
 }
 
 const log = logger("worker");
-const throttle = new LogThrottle(log);
 const MAX_PENDING_CONTROL = 256;
 const MAX_ERROR_REPLIES_PER_MESSAGE = 20;
 
@@ -59,16 +60,19 @@ export class WorkerDaemon {
   #control: Promise<void> = Promise.resolve();
   #pending = 0;
   #stopped = false;
+  #throttle = new LogThrottle({ burst: 10 });
 
   constructor(private readonly deps: WorkerDeps) {
     const s = deps.settings;
     this.subscriptions = new SubscriptionSet(
       (spec) => this.#startSubscription(spec),
       s.maxStreams,
+      deps.metrics,
     );
     this.hub = new BackendHub({
       graceMs: s.graceMs,
       token: s.backendToken,
+      metrics: deps.metrics,
       onOpen: (conn) => conn.send(this.stateReport(), false),
       onMessage: (conn, data) => this.#onMessage(conn, data),
       onGraceExpired: () =>
@@ -85,7 +89,7 @@ export class WorkerDaemon {
     this.#heartbeat = setInterval(() => {
       if (this.hub.current) {
         this.hub.send(this.stateReport(), false);
-        metrics.inc("detector_worker_heartbeats_total", "stateReport heartbeats sent");
+        this.deps.metrics.inc("detector_worker_heartbeats_total", "stateReport heartbeats sent");
       }
       void this.#refreshFigures();
     }, this.deps.settings.heartbeatMs);
@@ -148,11 +152,16 @@ export class WorkerDaemon {
       readers: this.deps.readers,
       pipelines: this.deps.pipelines,
       sessions: this.sessions,
+      metrics: this.deps.metrics,
       send: (m) => {
         if (this.hub.send(m)) {
-          metrics.inc("detector_worker_messages_sent_total", "Messages sent to the backend", {
-            type: String(m.type),
-          });
+          this.deps.metrics.inc(
+            "detector_worker_messages_sent_total",
+            "Messages sent to the backend",
+            {
+              type: String(m.type),
+            },
+          );
         }
       },
       minIntervalMs: this.deps.settings.minIntervalMs,
@@ -191,10 +200,10 @@ export class WorkerDaemon {
   }
 
   #reply(conn: BackendConnection, message: string, received: string | null): void {
-    metrics.inc("detector_worker_bad_messages_total", "Backend messages refused", {
+    this.deps.metrics.inc("detector_worker_bad_messages_total", "Backend messages refused", {
       type: received ?? "none",
     });
-    throttle.warn(`bad ${received}`, "refused a backend message", {
+    this.#throttle.warn(log, `bad ${received}`, "refused a backend message", {
       connection: conn.id,
       type: received,
       error: message,
@@ -206,7 +215,7 @@ export class WorkerDaemon {
     const parsed = parseMessage(data as string);
     if (!parsed.ok) return this.#reply(conn, parsed.error, parsed.received);
     const msg = parsed.message;
-    metrics.inc("detector_worker_messages_received_total", "Valid backend messages", {
+    this.deps.metrics.inc("detector_worker_messages_received_total", "Valid backend messages", {
       type: msg.type,
     });
     this.#dispatch(conn, msg);
@@ -225,7 +234,7 @@ export class WorkerDaemon {
         if (msg.success) {
           log.debug("patchSession accepted", { sessionId: msg.sessionId });
         } else {
-          metrics.inc(
+          this.deps.metrics.inc(
             "detector_worker_patch_session_failures_total",
             "patchSession requests the backend refused",
           );
@@ -282,7 +291,7 @@ export class WorkerDaemon {
     if (!policy) return undefined;
     const refusal = policyRefusal(spec, policy);
     if (refusal) {
-      metrics.inc(
+      this.deps.metrics.inc(
         "detector_worker_hosts_refused_total",
         "Subscriptions refused because a stream or model host is not in the allow-list",
       );
@@ -298,7 +307,7 @@ export class WorkerDaemon {
   ): void {
     if (this.#stopped) return;
     if (this.#pending >= MAX_PENDING_CONTROL) {
-      metrics.inc(
+      this.deps.metrics.inc(
         "detector_worker_control_dropped_total",
         "Subscription changes refused because too many were waiting",
       );

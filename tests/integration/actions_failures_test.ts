@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { acquireWriteQueue } from "../../src/actions/connections.ts";
 import type { WriteOp } from "../../src/actions/write_op.ts";
-import { metrics } from "../../src/core/metrics.ts";
+import { Metrics } from "../../src/core/metrics.ts";
 import { redactUrl } from "../../src/core/redact.ts";
 import { captureLog } from "../harness/capture_log.ts";
 import { eventually } from "../harness/process.ts";
@@ -9,7 +9,8 @@ import { startRedis } from "../harness/redis.ts";
 import { freePort } from "../harness/ports.ts";
 import { startPostgres } from "../harness/postgres.ts";
 
-const fast = { retryMinMs: 50, retryMaxMs: 300, opTimeoutMs: 3000 };
+const metrics = new Metrics();
+const fast = { retryMinMs: 50, retryMaxMs: 300, opTimeoutMs: 3000, metrics };
 
 function setOp(key: string, ttl?: number): WriteOp {
   return { sink: "redis", op: "set", key, value: new TextEncoder().encode(key), ttl };

@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import { acquireWriteQueue, spoolDirFor } from "../../src/actions/connections.ts";
 import type { WriteOp } from "../../src/actions/write_op.ts";
-import { metrics } from "../../src/core/metrics.ts";
+import { Metrics } from "../../src/core/metrics.ts";
 import { captureLog } from "../harness/capture_log.ts";
 import { PASSWORD, startPostgres } from "../harness/postgres.ts";
 import { eventually } from "../harness/process.ts";
 
-const fast = { retryMinMs: 50, retryMaxMs: 300, opTimeoutMs: 5000 };
+const metrics = new Metrics();
+const fast = { retryMinMs: 50, retryMaxMs: 300, opTimeoutMs: 5000, metrics };
 
 function session(id: string): WriteOp {
   return {

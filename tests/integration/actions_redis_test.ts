@@ -2,11 +2,12 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { acquireWriteQueue } from "../../src/actions/connections.ts";
 import type { WriteOp } from "../../src/actions/write_op.ts";
+import { Metrics } from "../../src/core/metrics.ts";
 import { eventually } from "../harness/process.ts";
 import { captureLog } from "../harness/capture_log.ts";
 import { startRedis } from "../harness/redis.ts";
 
-const fast = { retryMinMs: 50, retryMaxMs: 300, opTimeoutMs: 2000 };
+const fast = { retryMinMs: 50, retryMaxMs: 300, opTimeoutMs: 2000, metrics: new Metrics() };
 
 function setOp(key: string, text: string, ttl?: number): WriteOp {
   return { sink: "redis", op: "set", key, value: new TextEncoder().encode(text), ttl };

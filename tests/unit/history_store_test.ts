@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { FrameCache } from "../../src/core/frame_cache.ts";
-import { metrics } from "../../src/core/metrics.ts";
+import { Metrics } from "../../src/core/metrics.ts";
 import { historyNameProblem, parseHistoryFile } from "../../src/history/history_names.ts";
 import { HistoryStore } from "../../src/history/history_store.ts";
 import { solidJpeg } from "../harness/jpeg_fixtures.ts";
@@ -25,7 +25,8 @@ Deno.test("history file names: camera names with _ parse, temp files and odd nam
 Deno.test("a full write queue drops frames and counts them; order and retention hold", async () => {
   const dir = await Deno.makeTempDir({ prefix: "history_unit_" });
   const cache = new FrameCache();
-  const store = new HistoryStore({ dir, keep: 2, queueMax: 3 });
+  const metrics = new Metrics();
+  const store = new HistoryStore({ dir, keep: 2, queueMax: 3, metrics });
   try {
     await store.open(cache);
     const jpeg = await solidJpeg(8, 8);
@@ -48,7 +49,7 @@ Deno.test("a full write queue drops frames and counts them; order and retention 
 Deno.test("two frames in the same millisecond get distinct timestamps", async () => {
   const dir = await Deno.makeTempDir({ prefix: "history_unit_" });
   const cache = new FrameCache();
-  const store = new HistoryStore({ dir, keep: 5 });
+  const store = new HistoryStore({ dir, keep: 5, metrics: new Metrics() });
   try {
     await store.open(cache);
     const jpeg = await solidJpeg(8, 8);
@@ -64,7 +65,7 @@ Deno.test("two frames in the same millisecond get distinct timestamps", async ()
 Deno.test("history takes at most one frame per camera per interval", async () => {
   const dir = await Deno.makeTempDir({ prefix: "history_interval_" });
   const cache = new FrameCache();
-  const store = new HistoryStore({ dir, keep: 100, minIntervalMs: 1000 });
+  const store = new HistoryStore({ dir, keep: 100, minIntervalMs: 1000, metrics: new Metrics() });
   try {
     await store.open(cache);
     const jpeg = await solidJpeg(8, 8);

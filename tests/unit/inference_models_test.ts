@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { loadModel } from "../../src/inference/load_model.ts";
-import { disposeModels, loadPipelineModels } from "../../src/inference/pipeline_models.ts";
+import { disposeModels, loadPipelineModels } from "../../src/pipeline/models.ts";
 import type {
   BackendName,
   ClassificationModel,

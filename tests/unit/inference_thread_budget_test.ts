@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { nodeThreads } from "../../src/inference/pipeline_models.ts";
+import { nodeThreads } from "../../src/pipeline/models.ts";
 import { ThreadBudget } from "../../src/inference/thread_budget.ts";
 import type { PipelineNode } from "../../src/mpta/types.ts";
 

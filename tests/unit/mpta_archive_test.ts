@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { zipSync } from "fflate";
-import { metrics } from "../../src/core/metrics.ts";
+import { Metrics } from "../../src/core/metrics.ts";
 import { ARCHIVE_PATH, openArchive, validateArchive } from "../../src/mpta/archive.ts";
 import { MptaError } from "../../src/mpta/errors.ts";
 import { zipDeterministic } from "../../src/mpta/pack.ts";
@@ -407,19 +407,23 @@ Deno.test("every problem of a broken archive is reported at once", async () => {
 });
 
 Deno.test("openArchive throws an MptaError with all problems, logs and counts it", async () => {
+  const metrics = new Metrics();
   const before = metrics.get("detector_mpta_rejected_total") ?? 0;
   const p = fullPipeline();
   delete root(p).modelFile;
   root(p).triggerClasses = [];
-  await assert.rejects(() => openArchive(archiveOf(p), { name: "broken.mpta" }), (err: unknown) => {
-    assert.ok(err instanceof MptaError);
-    assert.match(err.message, /^broken\.mpta: 2 problems/);
-    assert.deepEqual(err.errors.map((e) => e.path).sort(), [
-      "pipeline.modelFile",
-      "pipeline.triggerClasses",
-    ]);
-    return true;
-  });
+  await assert.rejects(
+    () => openArchive(archiveOf(p), { name: "broken.mpta", metrics }),
+    (err: unknown) => {
+      assert.ok(err instanceof MptaError);
+      assert.match(err.message, /^broken\.mpta: 2 problems/);
+      assert.deepEqual(err.errors.map((e) => e.path).sort(), [
+        "pipeline.modelFile",
+        "pipeline.triggerClasses",
+      ]);
+      return true;
+    },
+  );
   assert.equal(metrics.get("detector_mpta_rejected_total"), before + 1);
   await assert.rejects(() => openArchive("/nonexistent/x.mpta"), /cannot read/);
 });

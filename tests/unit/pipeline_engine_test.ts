@@ -5,6 +5,7 @@ import type { PipelineSpec } from "../../src/mpta/types.ts";
 import { FrameImage, pixelRect } from "../../src/pipeline/crop.ts";
 import { createPipelineRunner, type RunnerOptions } from "../../src/pipeline/runner.ts";
 import type { PlannedWrite } from "../../src/pipeline/types.ts";
+import { Metrics } from "../../src/core/metrics.ts";
 import {
   archiveOf,
   exampleModels,
@@ -38,6 +39,7 @@ async function runnerFor(
     dryRun: true,
     onPlannedWrite: (w) => writes.push(w),
     loadModels: () => Promise.resolve(new Map(Object.entries(models))),
+    metrics: new Metrics(),
     ...opts,
   });
   return { runner, writes };

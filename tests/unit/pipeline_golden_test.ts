@@ -6,6 +6,7 @@
  * `DETECTOR_UPDATE_GOLDEN=1 deno test -A tests/unit/pipeline_golden_test.ts`.
  */
 import assert from "node:assert/strict";
+import { Metrics } from "../../src/core/metrics.ts";
 import { openArchive } from "../../src/mpta/archive.ts";
 import { FrameRunner } from "../../src/pipeline/frame_runner.ts";
 import type { FrameInput, PipelineResult, PlannedWrite } from "../../src/pipeline/types.ts";
@@ -104,6 +105,7 @@ async function outputs(): Promise<Record<string, unknown>> {
       dryRun: true,
       postgresUrl: "postgres://detector@127.0.0.1:1/none",
       onPlannedWrite: (w) => writes.push(w),
+      metrics: new Metrics(),
     });
     return {
       runner,

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { Spool } from "../../src/actions/spool.ts";
-import { metrics } from "../../src/core/metrics.ts";
+import { Metrics } from "../../src/core/metrics.ts";
+
+const metrics = new Metrics();
 
 async function withDir(fn: (dir: string) => Promise<void>) {
   const dir = await Deno.makeTempDir({ prefix: "spool_test_" });
@@ -22,7 +24,7 @@ async function drain(s: Spool): Promise<unknown[]> {
 
 Deno.test("entries come back in append order and are removed from disk", () =>
   withDir(async (dir) => {
-    const s = await Spool.open(dir);
+    const s = await Spool.open(dir, { metrics });
     for (let i = 0; i < 20; i++) void s.append({ i });
     assert.equal(s.size, 20);
     await s.settled();
@@ -35,11 +37,11 @@ Deno.test("entries come back in append order and are removed from disk", () =>
 
 Deno.test("the spool survives a restart and continues the sequence", () =>
   withDir(async (dir) => {
-    const a = await Spool.open(dir);
+    const a = await Spool.open(dir, { metrics });
     await a.append({ n: 1 });
     await a.append({ n: 2 });
     a.close();
-    const b = await Spool.open(dir);
+    const b = await Spool.open(dir, { metrics });
     assert.equal(b.size, 2);
     await b.append({ n: 3 });
     assert.deepEqual(await drain(b), [{ n: 1 }, { n: 2 }, { n: 3 }]);
@@ -49,7 +51,7 @@ Deno.test("the spool survives a restart and continues the sequence", () =>
 Deno.test("overflow drops the oldest entries and counts them", () =>
   withDir(async (dir) => {
     const label = `test-${crypto.randomUUID()}`;
-    const s = await Spool.open(dir, { maxEntries: 5, label });
+    const s = await Spool.open(dir, { maxEntries: 5, label, metrics });
     for (let i = 0; i < 12; i++) void s.append({ i });
     await s.settled();
     assert.equal(s.size, 5);
@@ -64,7 +66,7 @@ Deno.test("overflow drops the oldest entries and counts them", () =>
 
 Deno.test("byte limit is enforced too", () =>
   withDir(async (dir) => {
-    const s = await Spool.open(dir, { maxBytes: 1000 });
+    const s = await Spool.open(dir, { maxBytes: 1000, metrics });
     for (let i = 0; i < 10; i++) void s.append({ pad: "x".repeat(300), i });
     await s.settled();
     assert.ok(s.bytes <= 1000, `bytes ${s.bytes}`);
@@ -80,7 +82,7 @@ Deno.test("corrupt and leftover temporary files are skipped, not fatal", () =>
     await Deno.writeTextFile(`${dir}/000000000003.json.tmp`, "partial");
     await Deno.writeTextFile(`${dir}/000000000004.json`, '{"ok":4}');
     await Deno.writeTextFile(`${dir}/README`, "not an entry");
-    const s = await Spool.open(dir);
+    const s = await Spool.open(dir, { metrics });
     assert.equal(s.size, 3);
     assert.deepEqual(await drain(s), [{ ok: 1 }, { ok: 4 }]);
     assert.ok(!(await Deno.stat(`${dir}/000000000003.json.tmp`).catch(() => null)));

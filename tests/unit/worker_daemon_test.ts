@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { FrameCache } from "../../src/core/frame_cache.ts";
 import { walkJpeg } from "../../src/core/jpeg.ts";
+import { Metrics } from "../../src/core/metrics.ts";
 import { Router } from "../../src/http/router.ts";
 import { startHttpServer } from "../../src/http/server.ts";
 import type { PipelineArchive } from "../../src/mpta/types.ts";
@@ -62,9 +63,10 @@ async function withWorker(settings: Partial<WorkerSettings>, fn: (w: World) => P
       closeAll: () => Promise.resolve(),
     },
     settings: { heartbeatMs: 300, graceMs: 60_000, maxStreams: 10, minIntervalMs: 0, ...settings },
+    metrics: new Metrics(),
   });
   await daemon.start();
-  const server = startHttpServer(new Router().add(...daemon.routes()), "127.0.0.1", 0);
+  const server = startHttpServer(new Router(new Metrics()).add(...daemon.routes()), "127.0.0.1", 0);
   const clients: BackendClient[] = [];
   try {
     await fn({

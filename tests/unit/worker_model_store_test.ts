@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { zipSync } from "fflate";
 import { ModelStore } from "../../src/worker/model_store.ts";
+import { Metrics } from "../../src/core/metrics.ts";
 import { serveFiles } from "../harness/http_files.ts";
 
 const archive = zipSync({ "pipeline.json": new TextEncoder().encode('{"pipeline":{}}') });
@@ -15,7 +16,14 @@ async function withStore(
   const files = serveFiles({ "/m.mpta": archive });
   try {
     await fn(
-      new ModelStore({ dir, timeoutMs: 500, attempts: 3, retryDelayMs: 20, ...opts }),
+      new ModelStore({
+        dir,
+        timeoutMs: 500,
+        attempts: 3,
+        retryDelayMs: 20,
+        metrics: new Metrics(),
+        ...opts,
+      }),
       dir,
       files,
     );
@@ -47,7 +55,7 @@ Deno.test("download: stored by modelId and content hash, then served from the ca
     assert.equal(p2, p1);
     assert.deepEqual(await Deno.readFile(p1), archive);
     assert.equal(files.hits("/m.mpta"), 1, "concurrent resolves share one download");
-    const again = new ModelStore({ dir }); // a restarted worker
+    const again = new ModelStore({ dir, metrics: new Metrics() }); // a restarted worker
     assert.equal(await again.resolve(files.url("/m.mpta"), 101), p1);
     assert.equal(files.hits("/m.mpta"), 1, "the cache answers without the network");
     assert.deepEqual(await leftovers(dir), []);

@@ -12,6 +12,7 @@ import { DisplaySessions } from "../../src/worker/display_sessions.ts";
 import type { PipelineLease } from "../../src/worker/pipeline_pool.ts";
 import type { SubscriptionSpec } from "../../src/worker/subscription_spec.ts";
 import { type PipelineSource, SubscriptionRunner } from "../../src/worker/subscription_runner.ts";
+import { Metrics } from "../../src/core/metrics.ts";
 import { eventually } from "../harness/process.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -118,6 +119,7 @@ async function withEnv(fn: (env: Env) => Promise<void>) {
         minIntervalMs: 0,
         modelRetry: { initialMs: 30, maxMs: 60 },
         onModelError: (_s, m) => void env.modelErrors.push(m),
+        metrics: new Metrics(),
       });
       env.runners.push(r);
       return r;

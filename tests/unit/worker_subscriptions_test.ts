@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import type { SubscriptionSpec } from "../../src/worker/subscription_spec.ts";
+import { Metrics } from "../../src/core/metrics.ts";
 import {
   planReconcile,
   type RunningSubscription,
@@ -34,7 +35,7 @@ class FakeSub implements RunningSubscription {
 
 function fresh(max = 10) {
   FakeSub.started = [];
-  return new SubscriptionSet((s) => new FakeSub(s), max);
+  return new SubscriptionSet((s) => new FakeSub(s), max, new Metrics());
 }
 
 Deno.test("planReconcile: add, remove, restart on any parameter change, keep the rest", () => {
@@ -119,10 +120,14 @@ Deno.test("legacy subscribe upserts one and leaves the others; unsubscribe remov
 
 Deno.test("a subscription whose source cannot be built is refused with the reason; the rest go on", async () => {
   FakeSub.started = [];
-  const set = new SubscriptionSet((s) => {
-    if (s.rtspUrl?.includes("#")) throw new Error(`unknown source option "bogus"`);
-    return new FakeSub(s);
-  }, 10);
+  const set = new SubscriptionSet(
+    (s) => {
+      if (s.rtspUrl?.includes("#")) throw new Error(`unknown source option "bogus"`);
+      return new FakeSub(s);
+    },
+    10,
+    new Metrics(),
+  );
   const out = await set.reconcile([
     spec("d1;a"),
     spec("d1;bad", { rtspUrl: "rtsp://cams/x#bogus=1" }),

@@ -3,7 +3,7 @@ import { clientFps, resolveCamera, type ServeContext } from "../context.ts";
 import { queryFlag } from "../query.ts";
 import type { Params, Route } from "../router.ts";
 import { perFrame, sseFrameResponse, sseHeaders } from "../sse_stream.ts";
-import { imageEventsResponse } from "../../push/image_events.ts";
+import { imageEventsResponse } from "../image_events.ts";
 
 const encoder = new TextEncoder();
 
@@ -27,9 +27,9 @@ export function eventsRoutes(ctx: ServeContext): Route[] {
     if (camera instanceof Response) return camera;
     if (req.method === "HEAD") return new Response(null, { headers: sseHeaders });
     const url = new URL(req.url);
-    const fps = clientFps(url, ctx.targetFps);
+    const fps = clientFps(url, ctx);
     if (fps instanceof Response) return fps;
-    const images = queryFlag(url, "images");
+    const images = queryFlag(url, "images", ctx.metrics);
     if (images instanceof Response) return images;
     if (images) return imageEventsResponse(ctx, camera, fps);
     return sseFrameResponse(ctx, camera, fps, frameEvent);

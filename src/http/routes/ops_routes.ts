@@ -1,4 +1,3 @@
-import { metrics } from "../../core/metrics.ts";
 import { isLive } from "../../core/source_status.ts";
 import type { ServeContext } from "../context.ts";
 import { json } from "../responses.ts";
@@ -7,7 +6,7 @@ import type { Route } from "../router.ts";
 const states = ["idle", "connecting", "live", "backoff", "stopped", "push"];
 
 export function opsRoutes(ctx: ServeContext): Route[] {
-  metrics.collect(() =>
+  ctx.metrics.collect(() =>
     ctx.cache.allStats().flatMap((s) => {
       const labels = { camera: s.camera };
       return [
@@ -75,7 +74,7 @@ export function opsRoutes(ctx: ServeContext): Route[] {
       method: "GET",
       path: "/metrics",
       handler: () =>
-        new Response(metrics.render(), {
+        new Response(ctx.metrics.render(), {
           headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
         }),
     },

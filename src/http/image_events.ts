@@ -1,8 +1,7 @@
 import { Buffer } from "node:buffer";
 import type { Frame } from "../core/frame.ts";
-import { metrics } from "../core/metrics.ts";
-import type { ServeContext } from "../http/context.ts";
-import { perFrame, sseFrameResponse } from "../http/sse_stream.ts";
+import type { ServeContext } from "./context.ts";
+import { perFrame, sseFrameResponse } from "./sse_stream.ts";
 
 const encoder = new TextEncoder();
 
@@ -19,13 +18,12 @@ const imageEvent = perFrame((frame: Frame) => {
   return encoder.encode(`event: image\nid: ${frame.seq}\ndata: ${data}\n\n`);
 });
 
-const countSent = () =>
-  metrics.inc("detector_http_image_events_total", "Frames sent as SSE image events");
-
 /**
  * `GET /cameras/{name}/events?images=1` (the original camera server's stream-image): one `image` event per new
  * frame whose data is JSON with the JPEG in base64 (`image`), at most `fps` per second.
  */
 export function imageEventsResponse(ctx: ServeContext, camera: string, fps: number): Response {
+  const countSent = () =>
+    ctx.metrics.inc("detector_http_image_events_total", "Frames sent as SSE image events");
   return sseFrameResponse(ctx, camera, fps, imageEvent, countSent);
 }

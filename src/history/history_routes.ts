@@ -1,13 +1,16 @@
-import { historyNameProblem, parseTimestamp } from "../../history/history_names.ts";
-import type { IngestServices } from "../../push/ingest_services.ts";
-import { frameHeaders, type ServeContext } from "../context.ts";
-import { json, jsonError } from "../responses.ts";
-import type { Params, Route } from "../router.ts";
+import { frameHeaders, type ServeContext } from "../http/context.ts";
+import { json, jsonError } from "../http/responses.ts";
+import type { Params, Route } from "../http/router.ts";
+import { historyNameProblem, parseTimestamp } from "./history_names.ts";
+import type { HistoryStore } from "./history_store.ts";
 
 const HISTORY_OFF = "history is off: start serve with --history DIR";
 
-/** Latest screenshot and the per-camera history kept on disk. */
-export function historyRoutes(ctx: ServeContext, ingest: IngestServices): Route[] {
+/**
+ * Latest screenshot and the per-camera history kept on disk (404 naming the missing flag when
+ * `history` is undefined).
+ */
+export function historyRoutes(ctx: ServeContext, history: HistoryStore | undefined): Route[] {
   const screenshot = (_req: Request, p: Params) => {
     let camera = p.camera;
     if (!ctx.cache.has(camera) && camera.endsWith(".jpg")) camera = camera.slice(0, -4);
@@ -22,7 +25,6 @@ export function historyRoutes(ctx: ServeContext, ingest: IngestServices): Route[
     });
   };
   const list = (_req: Request, p: Params) => {
-    const history = ingest.history;
     if (!history) return jsonError(404, HISTORY_OFF);
     const problem = historyNameProblem(p.name);
     if (problem) return jsonError(400, problem);
@@ -38,7 +40,6 @@ export function historyRoutes(ctx: ServeContext, ingest: IngestServices): Route[
     return json({ camera: p.name, keep: history.keep, items });
   };
   const file = async (_req: Request, p: Params) => {
-    const history = ingest.history;
     if (!history) return jsonError(404, HISTORY_OFF);
     const problem = historyNameProblem(p.name);
     if (problem) return jsonError(400, problem);

@@ -1,6 +1,7 @@
-import type { IngestServices } from "../../push/ingest_services.ts";
-import { handleUpload } from "../../push/upload_ingest.ts";
-import type { Params, Route } from "../router.ts";
+import { LogThrottle } from "../core/log_throttle.ts";
+import type { Params, Route } from "../http/router.ts";
+import type { IngestServices } from "./ingest_services.ts";
+import { handleUpload, type UploadOptions } from "./upload_ingest.ts";
 
 function remoteOf(info: Deno.ServeHandlerInfo): string {
   const addr = info.remoteAddr as Deno.NetAddr;
@@ -9,7 +10,12 @@ function remoteOf(info: Deno.ServeHandlerInfo): string {
 
 /** HTTP upload of frames: the screenshot API and form posts of the original camera services. */
 export function uploadRoutes(ingest: IngestServices): Route[] {
-  const opts = { sink: ingest.sink, token: ingest.uploadToken };
+  const opts: UploadOptions = {
+    sink: ingest.sink,
+    token: ingest.uploadToken,
+    throttle: new LogThrottle({ windowMs: 5000 }),
+    budget: ingest.budget,
+  };
   return [
     {
       method: "POST",

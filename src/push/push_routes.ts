@@ -1,7 +1,7 @@
-import type { IngestServices } from "../../push/ingest_services.ts";
-import type { ServeContext } from "../context.ts";
-import { json } from "../responses.ts";
-import type { Route } from "../router.ts";
+import type { ServeContext } from "../http/context.ts";
+import { json } from "../http/responses.ts";
+import type { Route } from "../http/router.ts";
+import type { IngestServices } from "./ingest_services.ts";
 
 /** The camera server routes: WebSocket push and the camera list. */
 export function pushRoutes(ctx: ServeContext, ingest: IngestServices): Route[] {
