@@ -1,8 +1,7 @@
 /**
- * Checks the import graph of src/: folders import only the folders below them (the table) and no
- * module imports itself through a cycle. With `--doors`, imports between folders must also go
- * through the other folder's `mod.ts`.
- * Usage: deno run -A tools/check_layers.ts [--doors] [src]  (exit 1 and a list when broken)
+ * Checks the import graph of src/: folders import only the folders below them (the table), only
+ * through the other folder's `mod.ts` (its public door), and no module imports itself through a
+ * cycle. Usage: deno run -A tools/check_layers.ts [src]  (exit 1 and a list when broken)
  */
 import { dirname, join, relative, resolve } from "node:path";
 
@@ -140,10 +139,9 @@ export function cycles(graph: Map<string, string[]>): string[][] {
 }
 
 if (import.meta.main) {
-  const doors = Deno.args.includes("--doors");
   const srcRoot = resolve(Deno.args.find((a) => !a.startsWith("--")) ?? "src");
   const graph = await importGraph(srcRoot);
-  const bad = layerViolations(graph, { doors });
+  const bad = layerViolations(graph, { doors: true });
   const loops = cycles(graph);
   for (const v of bad) console.log(`${v.from} -> ${v.to}: ${v.why}`);
   for (const c of loops) console.log(`cycle: ${c.join(" -> ")}`);

@@ -3,10 +3,10 @@
  * the writes of one event. Planning does every fallible step — rendering, cropping, encoding —
  * before anything is written, so an event is written whole or not at all.
  */
-import type { Box } from "../core/pixel_rect.ts";
-import type { Detection } from "../inference/types.ts";
-import { BRANCH_RESULT_FIELDS, resultFieldFor, SIMPLE_PLACEHOLDERS } from "../mpta/placeholders.ts";
-import type { Action, PipelineNode } from "../mpta/types.ts";
+import type { Box } from "../core/mod.ts";
+import type { Detection } from "../inference/mod.ts";
+import { BRANCH_RESULT_FIELDS, resultFieldFor, SIMPLE_PLACEHOLDERS } from "../mpta/mod.ts";
+import type { Action, PipelineNode } from "../mpta/mod.ts";
 import { compileMessageTemplate } from "./json_template.ts";
 import { checkIdentifier, qualifiedTable } from "./sql_identifiers.ts";
 import {

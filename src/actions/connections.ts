@@ -5,7 +5,7 @@
  * DETECTOR_REDIS_URL / DETECTOR_POSTGRES_URL (or the caller) overrides it.
  */
 import { createHash } from "node:crypto";
-import { redactUrl } from "../core/redact.ts";
+import { redactUrl } from "../core/mod.ts";
 import { PostgresTarget } from "./postgres_actions.ts";
 import { RedisTarget } from "./redis_actions.ts";
 import { Spool } from "./spool.ts";

@@ -13,7 +13,7 @@ import {
   type TemplateValue,
   type TemplateValues,
 } from "./template.ts";
-import { PLACEHOLDER_PATTERN } from "../mpta/placeholders.ts";
+import { PLACEHOLDER_PATTERN } from "../mpta/mod.ts";
 
 type Node =
   | { kind: "literal"; value: unknown }

@@ -2,8 +2,8 @@
  * Connection loss and recovery of one server, logged once each (not once per failed write), and
  * exported as a gauge.
  */
-import { type Logger, logger } from "../core/log.ts";
-import type { Metrics } from "../core/metrics.ts";
+import { type Logger, logger } from "../core/mod.ts";
+import type { Metrics } from "../core/mod.ts";
 
 export class OutageLog {
   #down = false;

@@ -3,7 +3,7 @@
  * plain identifiers (also when read back from the spool), values are always bound parameters.
  */
 import postgres from "postgres";
-import { redactText, redactUrl } from "../core/redact.ts";
+import { redactText, redactUrl } from "../core/mod.ts";
 import { CREATE_SESSION_TABLE, INSERT_SESSION } from "./session_table.ts";
 import { checkIdentifier, IdentifierError, qualifiedTable, quoteIdent } from "./sql_identifiers.ts";
 import type { FailureKind, WriteTarget } from "./write_queue.ts";

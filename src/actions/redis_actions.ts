@@ -1,8 +1,8 @@
 /** Redis writes (`redis_save_image` → SET [EX], `redis_publish` → PUBLISH) on a shared client. */
 import { Buffer } from "node:buffer";
 import { createClient, ErrorReply } from "redis";
-import { errorMessage } from "../core/log.ts";
-import { redactText, redactUrl } from "../core/redact.ts";
+import { errorMessage } from "../core/mod.ts";
+import { redactText, redactUrl } from "../core/mod.ts";
 import { hostPart } from "./postgres_actions.ts";
 import type { FailureKind, WriteTarget } from "./write_queue.ts";
 import type { WriteOp } from "./write_op.ts";

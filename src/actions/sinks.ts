@@ -3,10 +3,10 @@
  * override them), each a leased write queue with its spool; in dry-run nothing is written and each
  * write is only reported, as `--dry-run` prints it.
  */
-import type { Logger } from "../core/log.ts";
-import type { Metrics } from "../core/metrics.ts";
-import { redactUrl } from "../core/redact.ts";
-import type { PipelineNode, PipelineSpec } from "../mpta/types.ts";
+import type { Logger } from "../core/mod.ts";
+import type { Metrics } from "../core/mod.ts";
+import { redactUrl } from "../core/mod.ts";
+import type { PipelineNode, PipelineSpec } from "../mpta/mod.ts";
 import {
   acquireWriteQueue,
   checkServerUrl,

@@ -5,8 +5,8 @@
  * limit the oldest entries are dropped and counted. The directory survives a restart: `open`
  * picks up whatever is left.
  */
-import { errorMessage, logger } from "../core/log.ts";
-import type { Metrics } from "../core/metrics.ts";
+import { errorMessage, logger } from "../core/mod.ts";
+import type { Metrics } from "../core/mod.ts";
 
 export const DEFAULT_SPOOL_MAX_ENTRIES = 10_000;
 export const DEFAULT_SPOOL_MAX_BYTES = 256 * 1024 * 1024;

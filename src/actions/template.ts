@@ -2,7 +2,7 @@
  * Strict `{placeholder}` templates (docs/mpta.md "Actions"). An unknown placeholder is an error when
  * the template is compiled, never an empty string at run time.
  */
-import { PLACEHOLDER_PATTERN } from "../mpta/placeholders.ts";
+import { PLACEHOLDER_PATTERN } from "../mpta/mod.ts";
 
 export type TemplateValue = string | number | boolean | null | undefined;
 export type TemplateValues = Record<string, TemplateValue>;

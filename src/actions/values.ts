@@ -2,7 +2,7 @@
  * The placeholder values an event's actions are rendered with (docs/mpta.md "Placeholders"): the
  * event's own (time, ids, camera), those of a detection or classification, and `{branchId.field}`.
  */
-import type { Classification, Detection } from "../inference/types.ts";
+import type { Classification, Detection } from "../inference/mod.ts";
 import type { TemplateValues } from "./template.ts";
 
 /** `YYYY-MM-DDTHH-MM-SS` in local time, the original's `{timestamp}`. */

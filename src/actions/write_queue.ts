@@ -6,9 +6,9 @@
  * At-least-once: a write that timed out may have happened and is retried (the writes are
  * idempotent: SET, upserts; a PUBLISH may repeat).
  */
-import { Backoff, sleep } from "../core/backoff.ts";
-import { errorMessage, type Logger, logger } from "../core/log.ts";
-import type { Metrics } from "../core/metrics.ts";
+import { Backoff, sleep } from "../core/mod.ts";
+import { errorMessage, type Logger, logger } from "../core/mod.ts";
+import type { Metrics } from "../core/mod.ts";
 import { OutageLog } from "./outage.ts";
 import type { Spool } from "./spool.ts";
 import { parseWriteOp, serializeOp, type WriteOp } from "./write_op.ts";

@@ -4,19 +4,19 @@
  * prints the result as JSON.
  */
 import type { Command } from "commander";
-import { errorMessage } from "../core/log.ts";
+import { errorMessage } from "../core/mod.ts";
 import { metrics } from "./metrics_registry.ts";
-import { annotateJpeg } from "../inference/annotate.ts";
-import { loadModel } from "../inference/load_model.ts";
-import { loadPipelineModels } from "../pipeline/models.ts";
-import { decodeRgb, imageSize } from "../inference/preprocess.ts";
-import type { BackendChoice, Model } from "../inference/types.ts";
-import { openArchive } from "../mpta/archive.ts";
-import type { PipelineArchive } from "../mpta/types.ts";
-import { FrameRunner } from "../pipeline/frame_runner.ts";
-import type { PlannedWrite } from "../pipeline/types.ts";
-import { annotateFrame } from "../replay/annotate.ts";
-import { branchesLine } from "../replay/frame_line.ts";
+import { annotateJpeg } from "../inference/mod.ts";
+import { loadModel } from "../inference/mod.ts";
+import { loadPipelineModels } from "../pipeline/mod.ts";
+import { decodeRgb, imageSize } from "../inference/mod.ts";
+import type { BackendChoice, Model } from "../inference/mod.ts";
+import { openArchive } from "../mpta/mod.ts";
+import type { PipelineArchive } from "../mpta/mod.ts";
+import { FrameRunner } from "../pipeline/mod.ts";
+import type { PlannedWrite } from "../pipeline/mod.ts";
+import { annotateFrame } from "../replay/mod.ts";
+import { branchesLine } from "../replay/mod.ts";
 import { commandSettings } from "../config/mod.ts";
 import { addSettingOptions, resolveCommand } from "./setting_options.ts";
 

@@ -1,5 +1,5 @@
 import type { Settings } from "../config/mod.ts";
-import type { SourceOptions } from "../sources/source.ts";
+import type { SourceOptions } from "../sources/mod.ts";
 
 /** Rows of ffmpeg sources (rtsp://, video files…), shared by `serve`, `run` and `probe`. */
 export const ffmpegKeys = [

@@ -1,5 +1,5 @@
 import type { Settings } from "../config/mod.ts";
-import type { ConnectionLimits } from "../http/front_door.ts";
+import type { ConnectionLimits } from "../http/mod.ts";
 
 /** Connection hygiene rows of every HTTP server (`serve`, `run`, `replay --serve`). */
 export const httpKeys = ["maxConnections", "headerTimeout", "idleTimeout", "bodyTimeout"] as const;

@@ -1,4 +1,4 @@
-import { Metrics } from "../core/metrics.ts";
+import { Metrics } from "../core/mod.ts";
 
 /**
  * The registry of the subcommand this process runs, created here and nowhere else: each

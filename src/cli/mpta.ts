@@ -1,10 +1,10 @@
 /** `detector mpta validate|inspect|pack|extract`: check, show, build and unpack `.mpta` archives. */
 import type { Command } from "commander";
-import { validateArchive, type ValidationReport } from "../mpta/archive.ts";
-import { renderTree, summariseArchive } from "../mpta/inspect.ts";
+import { validateArchive, type ValidationReport } from "../mpta/mod.ts";
+import { renderTree, summariseArchive } from "../mpta/mod.ts";
 import { commandSettings } from "../config/mod.ts";
-import { type ArchiveLimits, DEFAULT_LIMITS } from "../mpta/limits.ts";
-import { packDirectory } from "../mpta/pack.ts";
+import { type ArchiveLimits, DEFAULT_LIMITS } from "../mpta/mod.ts";
+import { packDirectory } from "../mpta/mod.ts";
 import { addSettingOptions, resolveCommand } from "./setting_options.ts";
 
 const limitSettings = commandSettings(["maxEntries", "maxTotalBytes"]);

@@ -4,14 +4,14 @@
  * saved frame. The first thing to run when a camera does not work.
  */
 import type { Command } from "commander";
-import { FrameCache } from "../core/frame_cache.ts";
-import { errorMessage } from "../core/log.ts";
-import { redactUrl } from "../core/redact.ts";
-import { isFfmpegSpec, parseFfmpegSpec } from "../sources/ffmpeg_args.ts";
-import { ffprobePath, spawnTracked, stopAllChildren } from "../sources/ffmpeg_process.ts";
-import { classifyFailure } from "../sources/ffmpeg_stderr.ts";
-import { createSource } from "../sources/registry.ts";
-import { StderrRing, urlSecrets } from "../sources/stderr_ring.ts";
+import { FrameCache } from "../core/mod.ts";
+import { errorMessage } from "../core/mod.ts";
+import { redactUrl } from "../core/mod.ts";
+import { isFfmpegSpec, parseFfmpegSpec } from "../sources/mod.ts";
+import { ffprobePath, spawnTracked, stopAllChildren } from "../sources/mod.ts";
+import { classifyFailure } from "../sources/mod.ts";
+import { createSource } from "../sources/mod.ts";
+import { StderrRing, urlSecrets } from "../sources/mod.ts";
 import { commandSettings } from "../config/mod.ts";
 import { ffmpegKeys, ffmpegSourceOptions } from "./ffmpeg_options.ts";
 import { addSettingOptions, resolveCommand } from "./setting_options.ts";

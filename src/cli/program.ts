@@ -1,10 +1,10 @@
 import { Command } from "commander";
 import { commandSettings } from "../config/mod.ts";
-import { setLogJson, setLogLevel } from "../core/log.ts";
-import { disableNativeBackend } from "../inference/backends.ts";
-import { setProcessThreadBudget } from "../inference/thread_budget.ts";
-import { allowOrtSpinning } from "../inference/worker_session.ts";
-import { setFfmpegPrograms } from "../sources/ffmpeg_process.ts";
+import { setLogJson, setLogLevel } from "../core/mod.ts";
+import { disableNativeBackend } from "../inference/mod.ts";
+import { setProcessThreadBudget } from "../inference/mod.ts";
+import { allowOrtSpinning } from "../inference/mod.ts";
+import { setFfmpegPrograms } from "../sources/mod.ts";
 import { VERSION } from "../version.ts";
 import { registerDetect } from "./detect.ts";
 import { setShutdownTimeout } from "./shutdown.ts";

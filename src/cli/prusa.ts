@@ -1,12 +1,12 @@
 import type { Command } from "commander";
 import { commandSettings, processEnv, type Settings } from "../config/mod.ts";
-import { errorMessage, logger } from "../core/log.ts";
+import { errorMessage, logger } from "../core/mod.ts";
 import { metrics } from "./metrics_registry.ts";
-import { infoBody } from "../prusa/connect_client.ts";
-import { type ConnectSettings, resolveConnect } from "../prusa/connect_settings.ts";
-import { ExitCode } from "../prusa/exit_codes.ts";
-import { createFrameSource } from "../prusa/frame_source.ts";
-import { exitCodeFor, PrusaUploader } from "../prusa/uploader.ts";
+import { infoBody } from "../prusa/mod.ts";
+import { type ConnectSettings, resolveConnect } from "../prusa/mod.ts";
+import { ExitCode } from "../prusa/mod.ts";
+import { createFrameSource } from "../prusa/mod.ts";
+import { exitCodeFor, PrusaUploader } from "../prusa/mod.ts";
 import { connectKeys, connectSettings } from "./prusa_connect.ts";
 import { addSettingOptions, resolveCommand } from "./setting_options.ts";
 import { onShutdown } from "./shutdown.ts";

@@ -1,6 +1,6 @@
 import type { Origin, Settings } from "../config/mod.ts";
-import type { ConnectSettings } from "../prusa/connect_settings.ts";
-import { defaultStateDir } from "../prusa/fingerprint.ts";
+import type { ConnectSettings } from "../prusa/mod.ts";
+import { defaultStateDir } from "../prusa/mod.ts";
 import type { EnvReader } from "../config/mod.ts";
 
 /** Rows of the Prusa Connect connection, shared by `prusa upload` and serve's `--prusa-…`. */

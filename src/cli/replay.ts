@@ -1,9 +1,9 @@
 import type { Command } from "commander";
 import { httpKeys, httpLimits } from "./http_options.ts";
-import { errorMessage, logger } from "../core/log.ts";
+import { errorMessage, logger } from "../core/mod.ts";
 import { metrics } from "./metrics_registry.ts";
 import { commandSettings } from "../config/mod.ts";
-import { runReplay } from "../replay/replay.ts";
+import { runReplay } from "../replay/mod.ts";
 import { addSettingOptions, resolveCommand } from "./setting_options.ts";
 import { armForcedExit } from "./shutdown.ts";
 

@@ -1,18 +1,18 @@
 import type { Command } from "commander";
-import { FrameCache } from "../core/frame_cache.ts";
-import { logger } from "../core/log.ts";
+import { FrameCache } from "../core/mod.ts";
+import { logger } from "../core/mod.ts";
 import { metrics } from "./metrics_registry.ts";
-import type { ServeContext } from "../http/context.ts";
-import { Router } from "../http/router.ts";
-import { opsRoutes } from "../http/routes/ops_routes.ts";
-import { startHttpServer } from "../http/server.ts";
-import { openArchive } from "../mpta/archive.ts";
-import { createPipelineRunner } from "../pipeline/runner.ts";
-import { collectFfmpegChildren } from "../sources/ffmpeg_process.ts";
-import { SharedReaders } from "../sources/shared_readers.ts";
-import { ModelStore } from "../worker/model_store.ts";
-import { PipelinePool } from "../worker/pipeline_pool.ts";
-import { WorkerDaemon } from "../worker/worker_daemon.ts";
+import type { ServeContext } from "../http/mod.ts";
+import { Router } from "../http/mod.ts";
+import { opsRoutes } from "../http/mod.ts";
+import { startHttpServer } from "../http/mod.ts";
+import { openArchive } from "../mpta/mod.ts";
+import { createPipelineRunner } from "../pipeline/mod.ts";
+import { collectFfmpegChildren } from "../sources/mod.ts";
+import { SharedReaders } from "../sources/mod.ts";
+import { ModelStore } from "../worker/mod.ts";
+import { PipelinePool } from "../worker/mod.ts";
+import { WorkerDaemon } from "../worker/mod.ts";
 import { processEnv } from "../config/mod.ts";
 import {
   configFileKeys,

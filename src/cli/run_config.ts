@@ -13,11 +13,11 @@ import {
   type Settings,
   settings,
 } from "../config/mod.ts";
-import type { BackendChoice } from "../inference/types.ts";
-import { HostAllowList, type UrlPolicy } from "../worker/host_allow_list.ts";
+import type { BackendChoice } from "../inference/mod.ts";
+import { HostAllowList, type UrlPolicy } from "../worker/mod.ts";
 import { ffmpegKeys } from "./ffmpeg_options.ts";
 import { httpKeys, httpLimits } from "./http_options.ts";
-import type { ConnectionLimits } from "../http/front_door.ts";
+import type { ConnectionLimits } from "../http/mod.ts";
 
 export { ConfigError } from "../config/mod.ts";
 

@@ -1,4 +1,4 @@
-import { errorMessage, logger } from "../core/log.ts";
+import { errorMessage, logger } from "../core/mod.ts";
 
 const log = logger("shutdown");
 const tasks: (() => Promise<void> | void)[] = [];

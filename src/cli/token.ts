@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { parseCameraId, pushToken } from "../push/push_token.ts";
+import { parseCameraId, pushToken } from "../push/mod.ts";
 import { commandSettings } from "../config/mod.ts";
 import { addSettingOptions, resolveCommand } from "./setting_options.ts";
 

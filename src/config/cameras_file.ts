@@ -7,7 +7,7 @@
  */
 import { isMap, isScalar, LineCounter, parseDocument, type Scalar, type YAMLMap } from "yaml";
 import { ConfigError, type ConfigFile } from "./resolve.ts";
-import { withFrameOptions } from "../sources/registry.ts";
+import { withFrameOptions } from "../sources/mod.ts";
 
 export interface CameraEntry {
   name: string;

@@ -27,3 +27,4 @@ export {
 } from "./settings.ts";
 export { formatBytes, formatDuration, InvalidValue, type ValueType } from "./value_types.ts";
 export { processEnv } from "./process_env.ts";
+export * from "./cameras_file.ts";

@@ -5,25 +5,18 @@
  *
  * Adding a setting is adding one row here and its key to the subcommands that use it.
  */
-import { DEFAULT_SPOOL_MAX_BYTES, DEFAULT_SPOOL_MAX_ENTRIES } from "../actions/spool.ts";
-import { DEFAULT_MAX_FRAME_BYTES } from "../core/jpeg_splitter.ts";
-import { defaultConnectionLimits } from "../http/front_door.ts";
-import { DEFAULT_BODY_BUDGET } from "../push/body_budget.ts";
-import { DEFAULT_MAX_CAMERAS } from "../push/push_sink.ts";
-import { BACKEND_CHOICES } from "../inference/types.ts";
-import { DEFAULT_LIMITS } from "../mpta/limits.ts";
-import { TRACKING_MODES } from "../pipeline/sessions.ts";
-import { DEFAULT_SERVER } from "../prusa/connect_client.ts";
-import { PUSH_MAX_MESSAGES_PER_SECOND } from "../push/push_socket.ts";
-import {
-  DEFAULT_JPEG_QUALITY,
-  DEFAULT_RTSP_TRANSPORT,
-  RTSP_TRANSPORTS,
-} from "../sources/ffmpeg_args.ts";
-import {
-  DEFAULT_FIRST_FRAME_TIMEOUT_MS,
-  DEFAULT_STALL_TIMEOUT_MS,
-} from "../sources/ffmpeg_source.ts";
+import { DEFAULT_SPOOL_MAX_BYTES, DEFAULT_SPOOL_MAX_ENTRIES } from "../actions/mod.ts";
+import { DEFAULT_MAX_FRAME_BYTES } from "../core/mod.ts";
+import { defaultConnectionLimits } from "../http/mod.ts";
+import { DEFAULT_BODY_BUDGET } from "../push/mod.ts";
+import { DEFAULT_MAX_CAMERAS } from "../push/mod.ts";
+import { BACKEND_CHOICES } from "../inference/mod.ts";
+import { DEFAULT_LIMITS } from "../mpta/mod.ts";
+import { TRACKING_MODES } from "../pipeline/mod.ts";
+import { DEFAULT_SERVER } from "../prusa/mod.ts";
+import { PUSH_MAX_MESSAGES_PER_SECOND } from "../push/mod.ts";
+import { DEFAULT_JPEG_QUALITY, DEFAULT_RTSP_TRANSPORT, RTSP_TRANSPORTS } from "../sources/mod.ts";
+import { DEFAULT_FIRST_FRAME_TIMEOUT_MS, DEFAULT_STALL_TIMEOUT_MS } from "../sources/mod.ts";
 import {
   bytes,
   duration,

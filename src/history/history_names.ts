@@ -1,4 +1,4 @@
-import { cameraNameProblem } from "../core/camera_name.ts";
+import { cameraNameProblem } from "../core/mod.ts";
 
 /**
  * File names of the history folder: `{camera}.jpg` is the latest frame, `{camera}_{ms}.jpg` one

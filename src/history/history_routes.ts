@@ -1,6 +1,6 @@
-import { frameHeaders, type ServeContext } from "../http/context.ts";
-import { json, jsonError } from "../http/responses.ts";
-import type { Params, Route } from "../http/router.ts";
+import { frameHeaders, type ServeContext } from "../http/mod.ts";
+import { json, jsonError } from "../http/mod.ts";
+import type { Params, Route } from "../http/mod.ts";
 import { historyNameProblem, parseTimestamp } from "./history_names.ts";
 import type { HistoryStore } from "./history_store.ts";
 

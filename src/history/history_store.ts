@@ -1,9 +1,9 @@
 import { join } from "node:path";
-import type { Frame } from "../core/frame.ts";
-import type { FrameCache } from "../core/frame_cache.ts";
-import { checkJpeg } from "../core/jpeg.ts";
-import { errorMessage, logger } from "../core/log.ts";
-import type { Metrics } from "../core/metrics.ts";
+import type { Frame } from "../core/mod.ts";
+import type { FrameCache } from "../core/mod.ts";
+import { checkJpeg } from "../core/mod.ts";
+import { errorMessage, logger } from "../core/mod.ts";
+import type { Metrics } from "../core/mod.ts";
 import { historyNameProblem, latestFile, parseHistoryFile, stampedFile } from "./history_names.ts";
 
 export interface HistoryOptions {

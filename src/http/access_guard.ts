@@ -3,14 +3,14 @@
  * `/metrics` protectable on its own (a scraper's token, or open). Wrong credentials are counted
  * per client address and an address with too many is refused for a while (429).
  */
-import { PasswordCheck, type Verifier } from "../auth/credentials.ts";
-import { FailureLimiter } from "../auth/failure_limiter.ts";
-import { oneOfSecrets } from "../auth/secret_compare.ts";
-import { logger } from "../core/log.ts";
-import type { Metrics } from "../core/metrics.ts";
+import { PasswordCheck, type Verifier } from "../auth/mod.ts";
+import { FailureLimiter } from "../auth/mod.ts";
+import { oneOfSecrets } from "../auth/mod.ts";
+import { logger } from "../core/mod.ts";
+import type { Metrics } from "../core/mod.ts";
 import { jsonError } from "./responses.ts";
 import type { Handler, Route } from "./router.ts";
-import { LogThrottle } from "../core/log_throttle.ts";
+import { LogThrottle } from "../core/mod.ts";
 
 export interface AccessSettings {
   /** Basic users (from `--auth FILE`). */

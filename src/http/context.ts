@@ -1,10 +1,10 @@
-import type { FrameCache } from "../core/frame_cache.ts";
-import type { Frame } from "../core/frame.ts";
-import { logger } from "../core/log.ts";
-import type { Metrics } from "../core/metrics.ts";
+import type { FrameCache } from "../core/mod.ts";
+import type { Frame } from "../core/mod.ts";
+import { logger } from "../core/mod.ts";
+import type { Metrics } from "../core/mod.ts";
 import { queryNumber } from "./query.ts";
 import { jsonError } from "./responses.ts";
-import { LogThrottle } from "../core/log_throttle.ts";
+import { LogThrottle } from "../core/mod.ts";
 
 const log = logger("http");
 const unknownCamera = new LogThrottle();

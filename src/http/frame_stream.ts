@@ -1,5 +1,5 @@
-import type { Frame } from "../core/frame.ts";
-import type { FrameCache } from "../core/frame_cache.ts";
+import type { Frame } from "../core/mod.ts";
+import type { FrameCache } from "../core/mod.ts";
 import { fanoutFor } from "./frame_fanout.ts";
 
 export interface FrameStreamOptions {

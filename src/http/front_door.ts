@@ -1,5 +1,5 @@
-import { errorMessage, logger } from "../core/log.ts";
-import type { Metrics } from "../core/metrics.ts";
+import { errorMessage, logger } from "../core/mod.ts";
+import type { Metrics } from "../core/mod.ts";
 
 /**
  * The public listener. Deno.serve has no header, idle or body timeouts, no connection cap and

@@ -1,5 +1,5 @@
 import { Buffer } from "node:buffer";
-import type { Frame } from "../core/frame.ts";
+import type { Frame } from "../core/mod.ts";
 import type { ServeContext } from "./context.ts";
 import { perFrame, sseFrameResponse } from "./sse_stream.ts";
 

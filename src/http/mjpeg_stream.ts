@@ -1,6 +1,6 @@
-import type { FrameCache } from "../core/frame_cache.ts";
-import type { Frame } from "../core/frame.ts";
-import type { Metrics } from "../core/metrics.ts";
+import type { FrameCache } from "../core/mod.ts";
+import type { Frame } from "../core/mod.ts";
+import type { Metrics } from "../core/mod.ts";
 import { frameStream } from "./frame_stream.ts";
 
 export const BOUNDARY = "frame";

@@ -2,9 +2,9 @@
  * Query-string parameters: a value that is present but malformed is a 400 JSON error naming the
  * parameter, never silently replaced by a default.
  */
-import { logger } from "../core/log.ts";
-import { LogThrottle } from "../core/log_throttle.ts";
-import type { Metrics } from "../core/metrics.ts";
+import { logger } from "../core/mod.ts";
+import { LogThrottle } from "../core/mod.ts";
+import type { Metrics } from "../core/mod.ts";
 import { jsonError } from "./responses.ts";
 
 const log = logger("http");

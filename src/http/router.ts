@@ -1,5 +1,5 @@
-import { errorMessage, logger } from "../core/log.ts";
-import type { Metrics } from "../core/metrics.ts";
+import { errorMessage, logger } from "../core/mod.ts";
+import type { Metrics } from "../core/mod.ts";
 import { jsonError } from "./responses.ts";
 
 export type Params = Record<string, string>;

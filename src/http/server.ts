@@ -1,4 +1,4 @@
-import { logger } from "../core/log.ts";
+import { logger } from "../core/mod.ts";
 import { jsonError } from "./responses.ts";
 import type { Router } from "./router.ts";
 import { type ConnectionLimits, defaultConnectionLimits, FrontDoor } from "./front_door.ts";

@@ -1,5 +1,5 @@
-import type { Frame } from "../core/frame.ts";
-import type { Metrics } from "../core/metrics.ts";
+import type { Frame } from "../core/mod.ts";
+import type { Metrics } from "../core/mod.ts";
 import type { ServeContext } from "./context.ts";
 import { frameStream } from "./frame_stream.ts";
 

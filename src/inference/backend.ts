@@ -3,7 +3,7 @@
  * graphs. Two implementations: `native_backend.ts` (onnxruntime-node) and `wasm_backend.ts`
  * (onnxruntime-web in a Worker).
  */
-import type { Metrics } from "../core/metrics.ts";
+import type { Metrics } from "../core/mod.ts";
 import type { ThreadBudget } from "./thread_budget.ts";
 import type { BackendName } from "./types.ts";
 

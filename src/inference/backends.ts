@@ -2,7 +2,7 @@
  * Creates sessions on the chosen backend. `auto` tries onnxruntime-node and, when the native
  * runtime cannot start on this machine, falls back to onnxruntime-web (wasm) with one log line.
  */
-import { errorMessage, logger } from "../core/log.ts";
+import { errorMessage, logger } from "../core/mod.ts";
 import type { Backend, BackendSession, SessionOptions } from "./backend.ts";
 import type { BackendChoice, BackendName } from "./types.ts";
 import { BackendUnavailableError, WorkerSession } from "./worker_session.ts";

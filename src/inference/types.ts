@@ -2,8 +2,8 @@
  * The contract between model execution (src/inference) and its users (src/pipeline, `detect`,
  * `replay`, `run`). Boxes are always in pixels of the image that was passed in.
  */
-import type { Metrics } from "../core/metrics.ts";
-import type { Box } from "../core/pixel_rect.ts";
+import type { Metrics } from "../core/mod.ts";
+import type { Box } from "../core/mod.ts";
 import type { ThreadBudget } from "./thread_budget.ts";
 
 /** An image to run a model on: JPEG bytes, or packed RGB pixels (3 bytes per pixel, row-major). */

@@ -3,7 +3,7 @@
  * serialised per session and bounded: more than `maxQueued` waiting runs are refused. Each run
  * takes the session's threads from the thread budget while it runs.
  */
-import type { Metrics } from "../core/metrics.ts";
+import type { Metrics } from "../core/mod.ts";
 import type { BackendSession, SessionOptions, TensorData } from "./backend.ts";
 import type { WorkerReply, WorkerRequest } from "./session_protocol.ts";
 import { processThreadBudget, type ThreadBudget } from "./thread_budget.ts";

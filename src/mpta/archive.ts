@@ -2,11 +2,11 @@
  * Opening and validating `.mpta` archives (docs/mpta.md). `validateArchive` collects every problem;
  * `openArchive` throws an `MptaError` carrying them all.
  */
-import { errorMessage, logger } from "../core/log.ts";
-import type { Metrics } from "../core/metrics.ts";
-import { createSession } from "../inference/backends.ts";
-import { describeModel } from "../inference/model_description.ts";
-import { readOnnxInfo } from "../inference/onnx_info.ts";
+import { errorMessage, logger } from "../core/mod.ts";
+import type { Metrics } from "../core/mod.ts";
+import { createSession } from "../inference/mod.ts";
+import { describeModel } from "../inference/mod.ts";
+import { readOnnxInfo } from "../inference/mod.ts";
 import { Checker } from "./checker.ts";
 import { MptaError } from "./errors.ts";
 import { JsonSyntaxError, parseJsonText } from "./json_text.ts";

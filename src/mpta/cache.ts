@@ -3,7 +3,7 @@
  * `<cacheDir>/<modelId>/<hash[0:16]>/` holding `pipeline.json` and the model files.
  * Writes go to a temporary folder renamed into place, so a reader never sees half an archive.
  */
-import { logger } from "../core/log.ts";
+import { logger } from "../core/mod.ts";
 import type { PipelineArchive } from "./types.ts";
 
 const log = logger("mpta");

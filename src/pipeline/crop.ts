@@ -4,12 +4,12 @@
  * `redis_save_image` (encoded as JPEG or PNG).
  */
 import sharp from "sharp";
-import { type Box, pixelRect } from "../core/pixel_rect.ts";
-import type { ImageInput } from "../inference/types.ts";
+import { type Box, pixelRect } from "../core/mod.ts";
+import type { ImageInput } from "../inference/mod.ts";
 import type { FrameInput } from "./types.ts";
 
-export type { Box } from "../core/pixel_rect.ts";
-export { pixelRect } from "../core/pixel_rect.ts";
+export type { Box } from "../core/mod.ts";
+export { pixelRect } from "../core/mod.ts";
 
 export interface RgbImage {
   rgb: Uint8Array;

@@ -4,8 +4,8 @@
  * resized to `resizeTarget`, parallel branches concurrently, detection branches recursively.
  * Writes are not done here: the runner plans them from the finished tree of runs.
  */
-import { errorMessage, type Logger } from "../core/log.ts";
-import type { Metrics } from "../core/metrics.ts";
+import { errorMessage, type Logger } from "../core/mod.ts";
+import type { Metrics } from "../core/mod.ts";
 import type {
   Classification,
   ClassificationModel,
@@ -13,9 +13,9 @@ import type {
   DetectionModel,
   Model,
   PreparedImage,
-} from "../inference/types.ts";
-import { resultFieldFor } from "../mpta/placeholders.ts";
-import type { PipelineNode } from "../mpta/types.ts";
+} from "../inference/mod.ts";
+import { resultFieldFor } from "../mpta/mod.ts";
+import type { PipelineNode } from "../mpta/mod.ts";
 import { FrameImage } from "./crop.ts";
 import { missingRequiredBranches } from "./prevalidation.ts";
 import {

@@ -9,14 +9,14 @@ import {
   compileTreeActions,
   type NodeActions,
   planActions,
-} from "../actions/action_plan.ts";
-import { sinkUrls, WriteSinks } from "../actions/sinks.ts";
-import type { TemplateValues } from "../actions/template.ts";
-import { branchValues, detectionValues, eventValues, formatTimestamp } from "../actions/values.ts";
-import type { WriteOp } from "../actions/write_op.ts";
-import { errorMessage, type Logger, logger } from "../core/log.ts";
-import type { Model } from "../inference/types.ts";
-import type { PipelineArchive, PipelineNode } from "../mpta/types.ts";
+} from "../actions/mod.ts";
+import { sinkUrls, WriteSinks } from "../actions/mod.ts";
+import type { TemplateValues } from "../actions/mod.ts";
+import { branchValues, detectionValues, eventValues, formatTimestamp } from "../actions/mod.ts";
+import type { WriteOp } from "../actions/mod.ts";
+import { errorMessage, type Logger, logger } from "../core/mod.ts";
+import type { Model } from "../inference/mod.ts";
+import type { PipelineArchive, PipelineNode } from "../mpta/mod.ts";
 import { FrameImage } from "./crop.ts";
 import { branchResults, Engine, eventComplete, type NodeRun } from "./engine.ts";
 import { disposeModels, loadPipelineModels } from "./models.ts";

@@ -1,9 +1,9 @@
 /** Loads every model of an archive's node tree, keyed by `modelId`. */
-import type { PipelineArchive, PipelineNode } from "../mpta/types.ts";
-import { errorMessage } from "../core/log.ts";
-import { loadModel } from "../inference/load_model.ts";
-import { processThreadBudget } from "../inference/thread_budget.ts";
-import type { LoadOptions, Model } from "../inference/types.ts";
+import type { PipelineArchive, PipelineNode } from "../mpta/mod.ts";
+import { errorMessage } from "../core/mod.ts";
+import { loadModel } from "../inference/mod.ts";
+import { processThreadBudget } from "../inference/mod.ts";
+import type { LoadOptions, Model } from "../inference/mod.ts";
 
 /** Every node of the tree, depth first, root first. */
 export function walkNodes(root: PipelineNode): PipelineNode[] {

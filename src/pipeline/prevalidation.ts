@@ -3,8 +3,8 @@
  * `parallelActions` entry waits for branches that cannot trigger on this frame, nothing is
  * written for it.
  */
-import type { Detection } from "../inference/types.ts";
-import type { PipelineNode } from "../mpta/types.ts";
+import type { Detection } from "../inference/mod.ts";
+import type { PipelineNode } from "../mpta/mod.ts";
 import { branchTriggers, cropClassOf } from "./regions.ts";
 
 /** Branch ids that some parallel action of the node waits for. */

@@ -1,6 +1,6 @@
 /** Multi-class regions (docs/mpta.md "Execution of one frame"): the best detection of every class, and the checks on them. */
-import type { Detection } from "../inference/types.ts";
-import type { PipelineNode } from "../mpta/types.ts";
+import type { Detection } from "../inference/mod.ts";
+import type { PipelineNode } from "../mpta/mod.ts";
 
 /** Best (highest confidence) detection of each class. */
 export function bestPerClass<D extends Detection>(dets: D[]): Record<string, D> {

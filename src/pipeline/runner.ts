@@ -1,4 +1,4 @@
-import type { PipelineArchive } from "../mpta/types.ts";
+import type { PipelineArchive } from "../mpta/mod.ts";
 import { FrameRunner } from "./frame_runner.ts";
 import type { RunnerOptions } from "./runner_options.ts";
 import type { PipelineRunner } from "./types.ts";

@@ -1,7 +1,7 @@
-import type { Logger } from "../core/log.ts";
-import type { Metrics } from "../core/metrics.ts";
-import type { BackendChoice, LoadOptions, Model } from "../inference/types.ts";
-import type { PipelineArchive } from "../mpta/types.ts";
+import type { Logger } from "../core/mod.ts";
+import type { Metrics } from "../core/mod.ts";
+import type { BackendChoice, LoadOptions, Model } from "../inference/mod.ts";
+import type { PipelineArchive } from "../mpta/mod.ts";
 import type { TrackingMode } from "./sessions.ts";
 import type { PlannedWrite } from "./types.ts";
 

@@ -1,4 +1,4 @@
-import type { Detection, PreparedImage } from "../inference/types.ts";
+import type { Detection, PreparedImage } from "../inference/mod.ts";
 
 /** What one pipeline run on one frame produced (docs/mpta.md "Execution of one frame"). */
 export interface BranchResult {
@@ -62,7 +62,7 @@ export interface PipelineRunner {
   close(): Promise<void>;
 }
 
-export type { PlannedWrite } from "../actions/sinks.ts";
+export type { PlannedWrite } from "../actions/mod.ts";
 
 /** A detection of the root node with its tracker id (absent in per-frame mode). */
 export interface TrackedDetection {

@@ -1,5 +1,5 @@
-import { errorMessage } from "../core/log.ts";
-import { redactText, redactUrl } from "../core/redact.ts";
+import { errorMessage } from "../core/mod.ts";
+import { redactText, redactUrl } from "../core/mod.ts";
 import { VERSION } from "../version.ts";
 
 export const DEFAULT_SERVER = "https://connect.prusa3d.com";

@@ -1,5 +1,5 @@
-import { logger } from "../core/log.ts";
-import { redactUrl } from "../core/redact.ts";
+import { logger } from "../core/mod.ts";
+import { redactUrl } from "../core/mod.ts";
 import { ConnectClient } from "./connect_client.ts";
 import { readFingerprint, readToken } from "./credentials.ts";
 import { loadOrCreateFingerprint } from "./fingerprint.ts";

@@ -1,4 +1,4 @@
-import { logger } from "../core/log.ts";
+import { logger } from "../core/mod.ts";
 import { validateFingerprint } from "./fingerprint.ts";
 
 const log = logger("prusa");

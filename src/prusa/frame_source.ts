@@ -1,11 +1,11 @@
-import { sleep } from "../core/backoff.ts";
-import type { Frame } from "../core/frame.ts";
-import { FrameCache } from "../core/frame_cache.ts";
-import { checkJpeg } from "../core/jpeg.ts";
-import { errorMessage } from "../core/log.ts";
-import { redactUrl } from "../core/redact.ts";
-import { createSource, sourceKindOf, sourceKinds } from "../sources/registry.ts";
-import type { Source, SourceOptions } from "../sources/source.ts";
+import { sleep } from "../core/mod.ts";
+import type { Frame } from "../core/mod.ts";
+import { FrameCache } from "../core/mod.ts";
+import { checkJpeg } from "../core/mod.ts";
+import { errorMessage } from "../core/mod.ts";
+import { redactUrl } from "../core/mod.ts";
+import { createSource, sourceKindOf, sourceKinds } from "../sources/mod.ts";
+import type { Source, SourceOptions } from "../sources/mod.ts";
 
 /** No frame could be had: the error message says why, for the log and the exit code. */
 export class SourceError extends Error {

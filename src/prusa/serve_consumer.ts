@@ -1,6 +1,6 @@
-import type { FrameCache } from "../core/frame_cache.ts";
-import { logger } from "../core/log.ts";
-import type { Metrics } from "../core/metrics.ts";
+import type { FrameCache } from "../core/mod.ts";
+import { logger } from "../core/mod.ts";
+import type { Metrics } from "../core/mod.ts";
 import { type ConnectSettings, resolveConnect } from "./connect_settings.ts";
 import { CacheFrameSource } from "./frame_source.ts";
 import { PrusaUploader } from "./uploader.ts";

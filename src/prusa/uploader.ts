@@ -1,8 +1,8 @@
-import { Backoff, sleep } from "../core/backoff.ts";
-import type { Frame } from "../core/frame.ts";
-import { checkJpeg } from "../core/jpeg.ts";
-import { errorMessage, type Logger, logger } from "../core/log.ts";
-import type { Metrics } from "../core/metrics.ts";
+import { Backoff, sleep } from "../core/mod.ts";
+import type { Frame } from "../core/mod.ts";
+import { checkJpeg } from "../core/mod.ts";
+import { errorMessage, type Logger, logger } from "../core/mod.ts";
+import type { Metrics } from "../core/mod.ts";
 import { type CameraInfo, type ConnectClient, ConnectError, infoBody } from "./connect_client.ts";
 import { ExitCode, type ExitCodeValue } from "./exit_codes.ts";
 import { type FrameSource, SourceError } from "./frame_source.ts";

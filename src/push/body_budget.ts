@@ -1,4 +1,4 @@
-import type { Metrics } from "../core/metrics.ts";
+import type { Metrics } from "../core/mod.ts";
 
 /** Thrown when receiving a body would pass the global or the per-address budget. */
 export class BodyBudgetError extends Error {

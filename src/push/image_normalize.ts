@@ -1,6 +1,6 @@
 import sharp from "sharp";
-import { checkJpeg } from "../core/jpeg.ts";
-import { errorMessage } from "../core/log.ts";
+import { checkJpeg } from "../core/mod.ts";
+import { errorMessage } from "../core/mod.ts";
 
 export type Normalized =
   | { ok: true; jpeg: Uint8Array; width: number; height: number; converted: boolean }

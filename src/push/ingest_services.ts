@@ -1,4 +1,4 @@
-import type { HistoryStore } from "../history/history_store.ts";
+import type { HistoryStore } from "../history/mod.ts";
 import type { BodyBudget } from "./body_budget.ts";
 import type { PushServer } from "./push_socket.ts";
 import type { PushSink } from "./push_sink.ts";

@@ -1,7 +1,7 @@
-import type { FrameCache } from "../core/frame_cache.ts";
-import { logger } from "../core/log.ts";
-import type { Metrics } from "../core/metrics.ts";
-import { HistoryStore } from "../history/history_store.ts";
+import type { FrameCache } from "../core/mod.ts";
+import { logger } from "../core/mod.ts";
+import type { Metrics } from "../core/mod.ts";
+import { HistoryStore } from "../history/mod.ts";
 import { BodyBudget, type BodyBudgetLimits, DEFAULT_BODY_BUDGET } from "./body_budget.ts";
 import type { IngestServices } from "./ingest_services.ts";
 import { MqttIngest } from "./mqtt_ingest.ts";

@@ -1,10 +1,10 @@
 import mqtt from "mqtt";
-import { Backoff, sleep } from "../core/backoff.ts";
-import { errorMessage, logger } from "../core/log.ts";
-import { redactText } from "../core/redact.ts";
+import { Backoff, sleep } from "../core/mod.ts";
+import { errorMessage, logger } from "../core/mod.ts";
+import { redactText } from "../core/mod.ts";
 import { decodeJsonImage } from "./base64_image.ts";
 import { normalizeImage } from "./image_normalize.ts";
-import { LogThrottle } from "../core/log_throttle.ts";
+import { LogThrottle } from "../core/mod.ts";
 import type { MqttSpec } from "./mqtt_url.ts";
 import type { PushSink } from "./push_sink.ts";
 

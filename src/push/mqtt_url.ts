@@ -1,4 +1,4 @@
-import { redactText } from "../core/redact.ts";
+import { redactText } from "../core/mod.ts";
 
 /** A `--mqtt` URL taken apart: broker, credentials, topic filter and the camera segment. */
 export interface MqttSpec {

@@ -1,6 +1,6 @@
-import type { ServeContext } from "../http/context.ts";
-import { json } from "../http/responses.ts";
-import type { Route } from "../http/router.ts";
+import type { ServeContext } from "../http/mod.ts";
+import { json } from "../http/mod.ts";
+import type { Route } from "../http/mod.ts";
 import type { IngestServices } from "./ingest_services.ts";
 
 /** The camera server routes: WebSocket push and the camera list. */

@@ -1,7 +1,7 @@
-import type { Frame } from "../core/frame.ts";
-import type { FrameCache } from "../core/frame_cache.ts";
-import type { Metrics } from "../core/metrics.ts";
-import { cameraNameProblem } from "../core/camera_name.ts";
+import type { Frame } from "../core/mod.ts";
+import type { FrameCache } from "../core/mod.ts";
+import type { Metrics } from "../core/mod.ts";
+import { cameraNameProblem } from "../core/mod.ts";
 
 export type PushVia = "ws" | "http" | "mqtt";
 

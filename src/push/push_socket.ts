@@ -1,6 +1,6 @@
-import { checkJpeg } from "../core/jpeg.ts";
-import { errorMessage, logger } from "../core/log.ts";
-import { jsonError } from "../http/responses.ts";
+import { checkJpeg } from "../core/mod.ts";
+import { errorMessage, logger } from "../core/mod.ts";
+import { jsonError } from "../http/mod.ts";
 import {
   CLOSE_POLICY,
   CLOSE_UNSUPPORTED,
@@ -9,7 +9,7 @@ import {
 } from "./push_handshake.ts";
 import { verifyPushToken } from "./push_token.ts";
 import type { PushSink } from "./push_sink.ts";
-import { LogThrottle } from "../core/log_throttle.ts";
+import { LogThrottle } from "../core/mod.ts";
 import { PushRateGuard } from "./push_rate_guard.ts";
 
 export interface PushServerOptions {

@@ -1,5 +1,5 @@
 import { createHmac } from "node:crypto";
-import { secretsEqual } from "../auth/secret_compare.ts";
+import { secretsEqual } from "../auth/mod.ts";
 
 export { secretsEqual };
 

@@ -1,10 +1,10 @@
-import { logger } from "../core/log.ts";
-import { json, jsonError } from "../http/responses.ts";
+import { logger } from "../core/mod.ts";
+import { json, jsonError } from "../http/mod.ts";
 import { decodeBase64, decodeJsonImage } from "./base64_image.ts";
 import { BodyTooLargeError, readBodyLimited } from "./body_limit.ts";
 import { type BodyBudget, BodyBudgetError } from "./body_budget.ts";
 import { normalizeImage } from "./image_normalize.ts";
-import type { LogThrottle } from "../core/log_throttle.ts";
+import type { LogThrottle } from "../core/mod.ts";
 import type { PushSink } from "./push_sink.ts";
 import { secretsEqual } from "./push_token.ts";
 

@@ -1,5 +1,5 @@
-import { LogThrottle } from "../core/log_throttle.ts";
-import type { Params, Route } from "../http/router.ts";
+import { LogThrottle } from "../core/mod.ts";
+import type { Params, Route } from "../http/mod.ts";
 import type { IngestServices } from "./ingest_services.ts";
 import { handleUpload, type UploadOptions } from "./upload_ingest.ts";
 

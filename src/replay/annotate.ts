@@ -5,9 +5,9 @@
  */
 import { Buffer } from "node:buffer";
 import sharp from "sharp";
-import { errorMessage } from "../core/log.ts";
-import type { PipelineResult } from "../pipeline/types.ts";
-import { ffmpegPath } from "../sources/ffmpeg_process.ts";
+import { errorMessage } from "../core/mod.ts";
+import type { PipelineResult } from "../pipeline/mod.ts";
+import { ffmpegPath } from "../sources/mod.ts";
 
 const PALETTE = ["#00e676", "#ffea00", "#00b0ff", "#ff4081", "#ff9100", "#d500f9", "#76ff03"];
 

@@ -2,7 +2,7 @@
  * The JSON line `replay` prints per frame (its branch results also printed by `detect`), and the
  * one-line description of a planned write.
  */
-import type { BranchResult, PipelineResult, PlannedWrite } from "../pipeline/types.ts";
+import type { BranchResult, PipelineResult, PlannedWrite } from "../pipeline/mod.ts";
 
 const r1 = (v: number) => Math.round(v * 10) / 10;
 const r3 = (v: number) => Math.round(v * 1000) / 1000;

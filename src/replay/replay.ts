@@ -3,19 +3,19 @@
  * machine allows (or in real time). One JSON line per processed frame, a progress bar on a
  * terminal, a summary at the end; optional annotated output, live viewer and dry run.
  */
-import { FrameCache } from "../core/frame_cache.ts";
-import { errorMessage, type Logger, logger } from "../core/log.ts";
-import type { Metrics } from "../core/metrics.ts";
-import type { ServeContext } from "../http/context.ts";
-import { serveRouter } from "../http/serve_routes.ts";
-import { type HttpServer, startHttpServer } from "../http/server.ts";
-import type { ConnectionLimits } from "../http/front_door.ts";
-import type { BackendChoice } from "../inference/types.ts";
-import { openArchive } from "../mpta/archive.ts";
-import { FrameRunner } from "../pipeline/frame_runner.ts";
-import type { RunnerOptions } from "../pipeline/runner.ts";
-import type { TrackingMode } from "../pipeline/sessions.ts";
-import type { PipelineResult, PlannedWrite } from "../pipeline/types.ts";
+import { FrameCache } from "../core/mod.ts";
+import { errorMessage, type Logger, logger } from "../core/mod.ts";
+import type { Metrics } from "../core/mod.ts";
+import type { ServeContext } from "../http/mod.ts";
+import { serveRouter } from "../http/mod.ts";
+import { type HttpServer, startHttpServer } from "../http/mod.ts";
+import type { ConnectionLimits } from "../http/mod.ts";
+import type { BackendChoice } from "../inference/mod.ts";
+import { openArchive } from "../mpta/mod.ts";
+import { FrameRunner } from "../pipeline/mod.ts";
+import type { RunnerOptions } from "../pipeline/mod.ts";
+import type { TrackingMode } from "../pipeline/mod.ts";
+import type { PipelineResult, PlannedWrite } from "../pipeline/mod.ts";
 import { annotateFrame, type AnnotationSink, annotationSink } from "./annotate.ts";
 import { describeWrite, frameLine } from "./frame_line.ts";
 import { ProgressBar } from "./progress.ts";

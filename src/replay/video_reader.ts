@@ -3,9 +3,9 @@
  * scaled by ffmpeg to the size the pipeline wants: no JPEG encode/decode round trip. Frames are
  * read from the pipe into exact-size buffers; `--every N` drops frames inside ffmpeg.
  */
-import { errorMessage } from "../core/log.ts";
-import { redactText } from "../core/redact.ts";
-import { ffmpegPath, ffprobePath, spawnTracked } from "../sources/ffmpeg_process.ts";
+import { errorMessage } from "../core/mod.ts";
+import { redactText } from "../core/mod.ts";
+import { ffmpegPath, ffprobePath, spawnTracked } from "../sources/mod.ts";
 
 export interface VideoInfo {
   width: number;

@@ -3,7 +3,7 @@
  * file): added cameras start, removed ones stop and leave the cache, changed ones restart, and
  * unchanged ones are not touched, so their streams go on without a gap.
  */
-import type { FrameCache } from "../core/frame_cache.ts";
+import type { FrameCache } from "../core/mod.ts";
 import { createSource } from "./registry.ts";
 import type { Source, SourceOptions } from "./source.ts";
 

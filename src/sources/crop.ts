@@ -4,8 +4,8 @@
  * (the original worker's `frame[y1:y2, x1:x2]`), clamped to the image.
  */
 import sharp from "sharp";
-import { walkJpeg } from "../core/jpeg.ts";
-import { pixelRect, type PixelRegion } from "../core/pixel_rect.ts";
+import { walkJpeg } from "../core/mod.ts";
+import { pixelRect, type PixelRegion } from "../core/mod.ts";
 
 export interface CropRect {
   x1: number;

@@ -1,9 +1,9 @@
-import { DEFAULT_MAX_FRAME_BYTES } from "../core/jpeg_splitter.ts";
+import { DEFAULT_MAX_FRAME_BYTES } from "../core/mod.ts";
 import { basename, resolve } from "node:path";
-import { sleep } from "../core/backoff.ts";
-import type { FrameCache } from "../core/frame_cache.ts";
-import { walkJpeg } from "../core/jpeg.ts";
-import { errorMessage, logger } from "../core/log.ts";
+import { sleep } from "../core/mod.ts";
+import type { FrameCache } from "../core/mod.ts";
+import { walkJpeg } from "../core/mod.ts";
+import { errorMessage, logger } from "../core/mod.ts";
 import { deleteFilesOlderThan, isJpegFileName } from "./dir_retention.ts";
 import { ReconnectingSource } from "./reconnect_loop.ts";
 import type { Source, SourceOptions } from "./source.ts";

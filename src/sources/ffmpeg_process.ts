@@ -4,8 +4,8 @@
  * zombie remains. Where util-linux `setpriv` exists the child also gets a parent-death signal,
  * so it dies even when the detector itself is SIGKILLed.
  */
-import { logger } from "../core/log.ts";
-import type { Metrics } from "../core/metrics.ts";
+import { logger } from "../core/mod.ts";
+import type { Metrics } from "../core/mod.ts";
 
 const log = logger("children");
 

@@ -5,11 +5,11 @@
  * or no frame for `stallTimeoutMs` once running, is killed; failures are classified from ffmpeg's
  * stderr (401, 404, refused, corrupt…). MJPEG input is passed through without re-encoding.
  */
-import type { FrameCache } from "../core/frame_cache.ts";
-import { DEFAULT_MAX_FRAME_BYTES, JpegSplitter } from "../core/jpeg_splitter.ts";
-import { errorMessage } from "../core/log.ts";
-import { redactUrl } from "../core/redact.ts";
-import type { SourceState } from "../core/source_status.ts";
+import type { FrameCache } from "../core/mod.ts";
+import { DEFAULT_MAX_FRAME_BYTES, JpegSplitter } from "../core/mod.ts";
+import { errorMessage } from "../core/mod.ts";
+import { redactUrl } from "../core/mod.ts";
+import type { SourceState } from "../core/mod.ts";
 import { canCopy, ffmpegArgs, type FfmpegSettings, parseFfmpegSpec } from "./ffmpeg_args.ts";
 import { ffmpegPath, spawnTracked, type TrackedChild } from "./ffmpeg_process.ts";
 import { classifyFailure, FfmpegLogParser, type StreamInfo } from "./ffmpeg_stderr.ts";

@@ -1,8 +1,8 @@
-import { DEFAULT_MAX_FRAME_BYTES } from "../core/jpeg_splitter.ts";
-import { sleep } from "../core/backoff.ts";
-import type { FrameCache } from "../core/frame_cache.ts";
-import { checkJpeg } from "../core/jpeg.ts";
-import { redactUrl } from "../core/redact.ts";
+import { DEFAULT_MAX_FRAME_BYTES } from "../core/mod.ts";
+import { sleep } from "../core/mod.ts";
+import type { FrameCache } from "../core/mod.ts";
+import { checkJpeg } from "../core/mod.ts";
+import { redactUrl } from "../core/mod.ts";
 import { AuthFetcher, statusLine } from "./http_auth.ts";
 import { ReconnectingSource } from "./reconnect_loop.ts";
 import type { Source, SourceOptions } from "./source.ts";

@@ -1,5 +1,5 @@
-import { JpegSplitter, type SplitFrame } from "../core/jpeg_splitter.ts";
-import type { Metrics } from "../core/metrics.ts";
+import { JpegSplitter, type SplitFrame } from "../core/mod.ts";
+import type { Metrics } from "../core/mod.ts";
 
 export interface JpegStreamOptions {
   camera: string;

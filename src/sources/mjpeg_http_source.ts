@@ -1,5 +1,5 @@
-import { DEFAULT_MAX_FRAME_BYTES } from "../core/jpeg_splitter.ts";
-import type { FrameCache } from "../core/frame_cache.ts";
+import { DEFAULT_MAX_FRAME_BYTES } from "../core/mod.ts";
+import type { FrameCache } from "../core/mod.ts";
 import { AuthFetcher, statusLine } from "./http_auth.ts";
 import { parseHttpSpec, TimeoutError } from "./http_snapshot_source.ts";
 import { pumpJpegStream } from "./jpeg_stream.ts";

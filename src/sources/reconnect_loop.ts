@@ -1,8 +1,8 @@
-import type { FrameCache } from "../core/frame_cache.ts";
-import type { SourceState, SourceStatus } from "../core/source_status.ts";
-import { Backoff, type BackoffOptions, sleep } from "../core/backoff.ts";
-import { errorMessage, type Logger, logger } from "../core/log.ts";
-import { redactText, redactUrl } from "../core/redact.ts";
+import type { FrameCache } from "../core/mod.ts";
+import type { SourceState, SourceStatus } from "../core/mod.ts";
+import { Backoff, type BackoffOptions, sleep } from "../core/mod.ts";
+import { errorMessage, type Logger, logger } from "../core/mod.ts";
+import { redactText, redactUrl } from "../core/mod.ts";
 import type { Source, SourceOptions } from "./source.ts";
 
 /** Why a session ended; `code` is stable (metrics label, `detail.reason`), `message` is for people. */

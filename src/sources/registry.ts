@@ -1,5 +1,5 @@
-import type { FrameCache } from "../core/frame_cache.ts";
-import { redactUrl } from "../core/redact.ts";
+import type { FrameCache } from "../core/mod.ts";
+import { redactUrl } from "../core/mod.ts";
 import type { Source, SourceFactory, SourceOptions } from "./source.ts";
 import { createTestPatternSource } from "./testpattern.ts";
 import { createHttpSnapshotSource } from "./http_snapshot_source.ts";

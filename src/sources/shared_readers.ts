@@ -21,10 +21,10 @@
  * `kind: "snapshot"` polls them as JPEG snapshots every `intervalMs`. Other specs go to the
  * source registry unchanged (`rtsp://`, `rtsps://`, files, `testpattern:`, …).
  */
-import type { FrameCache } from "../core/frame_cache.ts";
-import type { SourceStatus } from "../core/source_status.ts";
-import { logger } from "../core/log.ts";
-import { redactUrl } from "../core/redact.ts";
+import type { FrameCache } from "../core/mod.ts";
+import type { SourceStatus } from "../core/mod.ts";
+import { logger } from "../core/mod.ts";
+import { redactUrl } from "../core/mod.ts";
 import { createSource } from "./registry.ts";
 import type { Source, SourceOptions } from "./source.ts";
 

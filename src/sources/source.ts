@@ -1,6 +1,6 @@
-import type { FrameCache } from "../core/frame_cache.ts";
-import type { SourceStatus } from "../core/source_status.ts";
-import type { Metrics } from "../core/metrics.ts";
+import type { FrameCache } from "../core/mod.ts";
+import type { SourceStatus } from "../core/mod.ts";
+import type { Metrics } from "../core/mod.ts";
 
 /** A producer of frames for one camera. It owns its reconnect loop and never throws out of it. */
 export interface Source {

@@ -3,7 +3,7 @@
  * their passwords and every literal secret given (a URL's password, raw and percent-decoded) is
  * replaced by `***`. Lines split on \n and \r (ffmpeg progress lines end with \r).
  */
-import { redactText } from "../core/redact.ts";
+import { redactText } from "../core/mod.ts";
 
 export class StderrRing {
   #lines: string[] = [];

@@ -1,6 +1,6 @@
-import { DEFAULT_MAX_FRAME_BYTES } from "../core/jpeg_splitter.ts";
-import type { FrameCache } from "../core/frame_cache.ts";
-import { errorMessage } from "../core/log.ts";
+import { DEFAULT_MAX_FRAME_BYTES } from "../core/mod.ts";
+import type { FrameCache } from "../core/mod.ts";
+import { errorMessage } from "../core/mod.ts";
 import { pumpJpegStream } from "./jpeg_stream.ts";
 import { ReconnectingSource } from "./reconnect_loop.ts";
 import type { Source, SourceOptions } from "./source.ts";

@@ -1,6 +1,6 @@
 import sharp from "sharp";
-import type { FrameCache } from "../core/frame_cache.ts";
-import { sleep } from "../core/backoff.ts";
+import type { FrameCache } from "../core/mod.ts";
+import { sleep } from "../core/mod.ts";
 import { ReconnectingSource } from "./reconnect_loop.ts";
 import type { Source, SourceOptions } from "./source.ts";
 

@@ -4,7 +4,7 @@
  * detection, brand and body-type branches, Redis and PostgreSQL actions) and
  * `car_detection_only.mpta` (detection only, no databases).
  */
-import { zipDeterministic } from "../mpta/pack.ts";
+import { zipDeterministic } from "../mpta/mod.ts";
 import { BODY_TYPE_CLASSES, BRAND_CLASSES, buildColourClassifier } from "./colour_classifier.ts";
 import { buildColourDetector } from "./colour_detector.ts";
 

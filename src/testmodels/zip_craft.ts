@@ -3,7 +3,7 @@
  * declared sizes that lie, and a cheap deflate stream of zeros that inflates to gigabytes.
  */
 import { deflateSync } from "fflate";
-import { crc32 } from "../mpta/crc32.ts";
+import { crc32 } from "../mpta/mod.ts";
 
 export interface CraftEntry {
   name: string;

@@ -4,11 +4,11 @@
  * away the worker waits a grace period for it to come back before stopping everything. With a
  * token, an upgrade without it (bearer header or `?token=`) is refused with 401 before it happens.
  */
-import { FailureLimiter } from "../auth/failure_limiter.ts";
-import { secretsEqual } from "../auth/secret_compare.ts";
-import { errorMessage, logger } from "../core/log.ts";
-import type { Metrics } from "../core/metrics.ts";
-import { LogThrottle } from "../core/log_throttle.ts";
+import { FailureLimiter } from "../auth/mod.ts";
+import { secretsEqual } from "../auth/mod.ts";
+import { errorMessage, logger } from "../core/mod.ts";
+import type { Metrics } from "../core/mod.ts";
+import { LogThrottle } from "../core/mod.ts";
 
 export const CLOSE_GOING_AWAY = 1001;
 export const CLOSE_POLICY = 1008;

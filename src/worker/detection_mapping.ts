@@ -2,7 +2,7 @@
  * Maps pipeline branch results to the six `detection` fields of `imageDetection` and to
  * `currentCar` of `patchSession` (docs/protocol.md).
  */
-import type { BranchResult, PipelineResult } from "../pipeline/types.ts";
+import type { BranchResult, PipelineResult } from "../pipeline/mod.ts";
 
 export interface DetectionFields {
   carModel: string | null;

@@ -2,7 +2,7 @@
  * Backend → worker messages (docs/protocol.md), validated at the edge. A frame that fails validation
  * yields a `MessageError` whose text names the offending field; nothing here throws.
  */
-import { remoteSchemes } from "../sources/registry.ts";
+import { remoteSchemes } from "../sources/mod.ts";
 import type { Crop, SubscriptionSpec } from "./subscription_spec.ts";
 
 export const MAX_FRAME_BYTES = 1024 * 1024;

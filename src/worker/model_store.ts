@@ -4,10 +4,10 @@
  * `modelId` + URL so a restart does not download again; local paths are used as they are.
  */
 import { createHash } from "node:crypto";
-import { Backoff, sleep } from "../core/backoff.ts";
-import { errorMessage, logger } from "../core/log.ts";
-import type { Metrics } from "../core/metrics.ts";
-import { redactUrl } from "../core/redact.ts";
+import { Backoff, sleep } from "../core/mod.ts";
+import { errorMessage, logger } from "../core/mod.ts";
+import type { Metrics } from "../core/mod.ts";
+import { redactUrl } from "../core/mod.ts";
 
 export interface ModelStoreOptions {
   /** Root folder of downloaded archives. */

@@ -4,9 +4,9 @@
  * `cameraId`, and each subscription passes its own identifier, so their events stay separate.
  * A runner no subscription holds is closed after a short linger (a crop change reuses it).
  */
-import { errorMessage, logger } from "../core/log.ts";
-import type { PipelineArchive } from "../mpta/types.ts";
-import type { PipelineRunner } from "../pipeline/types.ts";
+import { errorMessage, logger } from "../core/mod.ts";
+import type { PipelineArchive } from "../mpta/mod.ts";
+import type { PipelineRunner } from "../pipeline/mod.ts";
 
 export type ArchiveOpener = (path: string) => Promise<PipelineArchive>;
 export type RunnerFactory = (archive: PipelineArchive) => Promise<PipelineRunner>;

@@ -1,5 +1,5 @@
 /** The `stateReport` heartbeat (docs/protocol.md): machine figures plus one entry per subscription. */
-import { redactUrl } from "../core/redact.ts";
+import { redactUrl } from "../core/mod.ts";
 import type { GpuFigures } from "./gpu_stats.ts";
 import type { SubscriptionSpec } from "./subscription_spec.ts";
 import type { SystemFigures } from "./system_stats.ts";

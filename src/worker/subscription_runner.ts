@@ -5,19 +5,19 @@
  * on one camera never holds up another camera's reports.
  */
 import sharp from "sharp";
-import { Backoff, type BackoffOptions, sleep } from "../core/backoff.ts";
-import type { Frame } from "../core/frame.ts";
-import { AbortedError, type FrameCache } from "../core/frame_cache.ts";
-import { walkJpeg } from "../core/jpeg.ts";
-import { errorMessage, logger } from "../core/log.ts";
-import type { Metrics } from "../core/metrics.ts";
-import { redactText } from "../core/redact.ts";
-import type { FrameInput, PipelineResult } from "../pipeline/types.ts";
-import { applyCrop, type CroppedJpeg, cropRegion } from "../sources/crop.ts";
-import type { AcquireOptions, ReaderLease } from "../sources/shared_readers.ts";
+import { Backoff, type BackoffOptions, sleep } from "../core/mod.ts";
+import type { Frame } from "../core/mod.ts";
+import { AbortedError, type FrameCache } from "../core/mod.ts";
+import { walkJpeg } from "../core/mod.ts";
+import { errorMessage, logger } from "../core/mod.ts";
+import type { Metrics } from "../core/mod.ts";
+import { redactText } from "../core/mod.ts";
+import type { FrameInput, PipelineResult } from "../pipeline/mod.ts";
+import { applyCrop, type CroppedJpeg, cropRegion } from "../sources/mod.ts";
+import type { AcquireOptions, ReaderLease } from "../sources/mod.ts";
 import { currentCar, detectionFields } from "./detection_mapping.ts";
 import type { DisplaySessions } from "./display_sessions.ts";
-import { LogThrottle } from "../core/log_throttle.ts";
+import { LogThrottle } from "../core/mod.ts";
 import type { PipelineLease } from "./pipeline_pool.ts";
 import type { RunningSubscription } from "./subscriptions.ts";
 import { readerSpecOf, type SubscriptionSpec } from "./subscription_spec.ts";

@@ -2,9 +2,9 @@
  * The set of running subscriptions and its reconcile against what the backend wants
  * (docs/protocol.md `setSubscriptionList`, legacy `subscribe`/`unsubscribe`, `max_streams`).
  */
-import { errorMessage, logger } from "../core/log.ts";
-import type { Metrics } from "../core/metrics.ts";
-import { redactText } from "../core/redact.ts";
+import { errorMessage, logger } from "../core/mod.ts";
+import type { Metrics } from "../core/mod.ts";
+import { redactText } from "../core/mod.ts";
 import { parametersDiffer, type SubscriptionSpec } from "./subscription_spec.ts";
 
 export interface RunningSubscription {

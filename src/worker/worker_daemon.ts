@@ -2,17 +2,17 @@
  * `detector run`'s core: backend connections, message dispatch, the subscription set, heartbeats
  * and the image API, wired together. The CLI (src/cli/run.ts) builds the real dependencies.
  */
-import type { FrameCache } from "../core/frame_cache.ts";
-import { errorMessage, logger } from "../core/log.ts";
-import type { Metrics } from "../core/metrics.ts";
-import { jsonError } from "../http/responses.ts";
-import type { Route } from "../http/router.ts";
-import { CropError } from "../sources/crop.ts";
+import type { FrameCache } from "../core/mod.ts";
+import { errorMessage, logger } from "../core/mod.ts";
+import type { Metrics } from "../core/mod.ts";
+import { jsonError } from "../http/mod.ts";
+import type { Route } from "../http/mod.ts";
+import { CropError } from "../sources/mod.ts";
 import { type BackendConnection, BackendHub } from "./backend_connection.ts";
 import { DisplaySessions } from "./display_sessions.ts";
 import { type GpuFigures, readGpuFigures } from "./gpu_stats.ts";
 import { policyRefusal, type UrlPolicy } from "./host_allow_list.ts";
-import { LogThrottle } from "../core/log_throttle.ts";
+import { LogThrottle } from "../core/mod.ts";
 import { type BackendMessage, errorReply, parseMessage } from "./messages.ts";
 import { stateReport } from "./state_report.ts";
 import type { SubscriptionSpec } from "./subscription_spec.ts";

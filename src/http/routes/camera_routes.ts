@@ -1,4 +1,4 @@
-import type { CameraStats } from "../../core/frame_cache.ts";
+import type { CameraStats } from "../../core/mod.ts";
 import type { ServeContext } from "../context.ts";
 import { json } from "../responses.ts";
 import type { Route } from "../router.ts";

@@ -1,4 +1,4 @@
-import type { Frame } from "../../core/frame.ts";
+import type { Frame } from "../../core/mod.ts";
 import { clientFps, resolveCamera, type ServeContext } from "../context.ts";
 import { queryFlag } from "../query.ts";
 import type { Params, Route } from "../router.ts";

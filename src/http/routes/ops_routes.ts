@@ -1,4 +1,4 @@
-import { isLive } from "../../core/source_status.ts";
+import { isLive } from "../../core/mod.ts";
 import type { ServeContext } from "../context.ts";
 import { json } from "../responses.ts";
 import type { Route } from "../router.ts";

@@ -1,5 +1,5 @@
-export type { Box } from "../../core/pixel_rect.ts";
-import type { Box } from "../../core/pixel_rect.ts";
+export type { Box } from "../../core/mod.ts";
+import type { Box } from "../../core/mod.ts";
 
 /** Intersection over union of two [x1,y1,x2,y2] boxes (0 when either is empty). */
 export function iou(a: Box, b: Box): number {

@@ -1,0 +1,10 @@
+/** The public door of inference/: what other folders use. */
+export * from "./annotate.ts";
+export * from "./backends.ts";
+export * from "./load_model.ts";
+export * from "./model_description.ts";
+export * from "./onnx_info.ts";
+export * from "./preprocess.ts";
+export * from "./thread_budget.ts";
+export * from "./types.ts";
+export * from "./worker_session.ts";
