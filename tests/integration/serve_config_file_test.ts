@@ -27,7 +27,10 @@ Deno.test("the example cameras file covers every source kind and parses", async 
     await Deno.writeTextFile(`${dir}/garage`, "g4rage\n");
     const f = await parseCamerasFile(withSecret, "cameras.example.yaml", env);
     const specs = Object.fromEntries(f.cameras.map((c) => [c.name, c.spec]));
-    assert.equal(specs.door, "rtsp://viewer:p%40ss%20word@192.168.1.20:554/stream1");
+    assert.equal(
+      specs.door,
+      "rtsp://viewer:p%40ss%20word@192.168.1.20:554/stream1#fps=10&scale=1280x720",
+    );
     assert.equal(specs.garage, "mjpeg+http://admin:g4rage@192.168.1.22/video.mjpg");
     const { sourceKindOf } = await import("../../src/sources/registry.ts");
     const kinds = new Set(f.cameras.map((c) => sourceKindOf(c.spec)?.name));
