@@ -165,8 +165,12 @@ Deno.test("serve --config: errors name the file, the line and the key", async ()
       ["cameras:\n  a: [1\n", /c\.yaml:3:1: /],
       ["cameras:\n  x y: testpattern:?fps=1\n", /c\.yaml:2: "cameras\.x y": camera names/],
       [
-        "cameras:\n  a:\n    source: rtsp://cam/x\n    fps: 3\n",
-        /c\.yaml:2: "cameras\.a".*unknown key "fps"/,
+        "cameras:\n  a:\n    source: rtsp://cam/x\n    colour: red\n",
+        /c\.yaml:2: "cameras\.a".*unknown key "colour"/,
+      ],
+      [
+        "cameras:\n  a:\n    source: dir:/x\n    fps: 3\n",
+        /c\.yaml:2: "cameras\.a".*fps and size apply to .* not dir sources/,
       ],
       [
         "cameras:\n  a:\n    source: rtsp://u@cam/x\n    password-env: NOT_SET_ANYWHERE\n",
