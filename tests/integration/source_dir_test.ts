@@ -226,10 +226,15 @@ Deno.test("dir: a FIFO is never opened, a growing file is warned about once; ser
         await Deno.writeFile(`${dir}/growing.jpg`, new Uint8Array(100), { append: true });
       }
       // keeps growing until the folder has seen it fail several times (a watcher may coalesce)
-      await eventually(async () => {
-        await Deno.writeFile(`${dir}/growing.jpg`, new Uint8Array(100), { append: true });
-        return await metricSum(det.url, "detector_frames_rejected_total", "cam") >= 3;
-      }, "the growing file counted more than once");
+      await eventually(
+        async () => {
+          await Deno.writeFile(`${dir}/growing.jpg`, new Uint8Array(100), { append: true });
+          return await metricSum(det.url, "detector_frames_rejected_total", "cam") >= 3;
+        },
+        "the growing file counted more than once",
+        30_000,
+        400,
+      );
       const warnings = det.output().split("\n").filter((l) =>
         /WARN/.test(l) && l.includes("growing.jpg")
       );
