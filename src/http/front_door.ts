@@ -1,4 +1,4 @@
-import { errorMessage, logger } from "../core/mod.ts";
+import { Backoff, errorMessage, logger, sleep } from "../core/mod.ts";
 import type { Metrics } from "../core/mod.ts";
 
 /**
@@ -173,7 +173,7 @@ export class FrontDoor {
   }
 
   async #acceptLoop(): Promise<void> {
-    let backoff = 50;
+    const backoff = new Backoff({ initialMs: 50, maxMs: 1000 });
     while (!this.#closed) {
       let conn: Deno.TcpConn;
       try {
@@ -183,11 +183,10 @@ export class FrontDoor {
         if (err instanceof Deno.errors.BadResource || err instanceof Deno.errors.Interrupted) break;
         if (isFdExhaustion(err)) this.#onExhausted(err);
         else log.warn("accept failed", { error: errorMessage(err) });
-        await new Promise((r) => setTimeout(r, backoff));
-        backoff = Math.min(backoff * 2, 1000);
+        await sleep(backoff.next());
         continue;
       }
-      backoff = 50;
+      backoff.reset();
       if (this.#exhausted) {
         this.#exhausted = false;
         log.info("accepting connections again", { open: this.#open.size });
