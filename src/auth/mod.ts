@@ -2,3 +2,4 @@
 export * from "./credentials.ts";
 export * from "./failure_limiter.ts";
 export * from "./secret_compare.ts";
+export * from "./bearer.ts";

@@ -1,8 +1,6 @@
 import { createHmac } from "node:crypto";
 import { secretsEqual } from "../auth/mod.ts";
 
-export { secretsEqual };
-
 /** A push camera's token: hex HMAC-SHA256 keyed with the server secret over the decimal camera id. */
 export function pushToken(secret: string, cameraId: number): string {
   return createHmac("sha256", secret).update(String(cameraId)).digest("hex");

@@ -6,7 +6,7 @@ import { type BodyBudget, BodyBudgetError } from "./body_budget.ts";
 import { normalizeImage } from "./image_normalize.ts";
 import type { LogThrottle } from "../core/mod.ts";
 import type { PushSink } from "./push_sink.ts";
-import { secretsEqual } from "./push_token.ts";
+import { bearerToken, secretsEqual } from "../auth/mod.ts";
 
 export interface UploadOptions {
   sink: PushSink;
@@ -38,8 +38,8 @@ function mediaType(req: Request): string {
 }
 
 function bearerOk(req: Request, token: string): boolean {
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.get("authorization") ?? "");
-  return !!m && secretsEqual(m[1], token);
+  const given = bearerToken(req);
+  return given !== undefined && secretsEqual(given, token);
 }
 
 async function body(

@@ -5,7 +5,7 @@
  * token, an upgrade without it (bearer header or `?token=`) is refused with 401 before it happens.
  */
 import { FailureLimiter } from "../auth/mod.ts";
-import { secretsEqual } from "../auth/mod.ts";
+import { bearerToken, secretsEqual } from "../auth/mod.ts";
 import { errorMessage, logger } from "../core/mod.ts";
 import type { Metrics } from "../core/mod.ts";
 import { LogThrottle } from "../core/mod.ts";
@@ -31,9 +31,7 @@ const log = logger("backend");
 
 /** The token a connection presents: `Authorization: Bearer T` or `?token=T`. */
 function presentedToken(req: Request): string | undefined {
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.get("authorization") ?? "");
-  if (m) return m[1];
-  return new URL(req.url).searchParams.get("token") ?? undefined;
+  return bearerToken(req) ?? new URL(req.url).searchParams.get("token") ?? undefined;
 }
 
 let nextId = 1;
