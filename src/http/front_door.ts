@@ -1,15 +1,22 @@
 import { Backoff, errorMessage, logger, sleep } from "../core/mod.ts";
 import type { Metrics } from "../core/mod.ts";
+import { parseRequestHead, type RequestHead } from "./request_head.ts";
+import { writeAll } from "./response_writer.ts";
 
 /**
  * The public listener. Deno.serve has no header, idle or body timeouts, no connection cap and
  * stops for good on the first failed accept (EMFILE), so the program accepts connections itself
- * and relays each one to a loopback Deno.serve that only answers relayed connections.
+ * and relays each one to a loopback Deno.serve that only answers relayed connections. Relaying
+ * copies every byte once more and crosses the kernel twice, so the hot frame routes (snapshots,
+ * MJPEG streams) are answered on the client connection itself (`DirectResponder`).
  */
 export interface ConnectionLimits {
-  /** The request head must arrive within this time after the connection opens. */
+  /** A request head must arrive within this time after the connection opens or its first byte. */
   headerTimeoutMs: number;
-  /** A connection with no request in progress and no traffic for this long is closed. */
+  /**
+   * A connection with no request in progress and no traffic for this long is closed, and so is one
+   * whose client takes none of its response for this long.
+   */
   idleTimeoutMs: number;
   /** While a handler has not answered yet, the client must keep sending at least this often. */
   bodyTimeoutMs: number;
@@ -24,16 +31,22 @@ export const defaultConnectionLimits: ConnectionLimits = {
   maxConnections: 512,
 };
 
-/** What the relay knows about one client connection; the handler marks requests on it. */
+/** What the door knows about one client connection; the handler marks requests on it. */
 export class ClientConnection {
   readonly remoteAddr: Deno.NetAddr;
   readonly openedAt = Date.now();
+  /** When the head being read began (the connection's opening for the first request). */
+  headSince = this.openedAt;
   lastActivity = Date.now();
+  /** While a write to the client waits for it to take bytes: since when (else 0). */
+  writingSince = 0;
   headDone = false;
   inFlight = 0;
   /** Requests whose handler has not returned a response yet (still reading the body). */
   awaiting = 0;
   upgraded = false;
+  /** Answered by the door itself and waiting for its next request. */
+  betweenRequests = false;
   #close: () => void;
 
   constructor(remoteAddr: Deno.NetAddr, close: () => void) {
@@ -44,6 +57,22 @@ export class ClientConnection {
   close(): void {
     this.#close();
   }
+}
+
+/**
+ * Requests the door answers on the client connection itself instead of relaying them (the hot
+ * frame routes: no relay copy, no loopback hop).
+ */
+export interface DirectResponder {
+  /** The request to answer directly, or undefined to relay it. */
+  accept(head: RequestHead): Request | undefined;
+  /** Answers it; resolves true when the connection can carry another request. */
+  serve(
+    req: Request,
+    head: RequestHead,
+    conn: Deno.TcpConn,
+    client: ClientConnection,
+  ): Promise<boolean>;
 }
 
 const log = logger("http");
@@ -70,11 +99,6 @@ function plainResponse(status: number, reason: string, body: string): Uint8Array
     `HTTP/1.1 ${status} ${reason}\r\ncontent-type: text/plain; charset=utf-8\r\n` +
       `content-length: ${body.length + 1}\r\nconnection: close\r\n\r\n${body}\n`,
   );
-}
-
-async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < data.length) off += await conn.write(data.subarray(off));
 }
 
 /** Reads the system's open-file limit (Linux); the connection cap must stay below it. */
@@ -116,6 +140,7 @@ export class FrontDoor {
     upstreamPort: number,
     limits: ConnectionLimits,
     private readonly metrics: Metrics,
+    private readonly direct?: DirectResponder,
   ) {
     this.#listener = Deno.listen({ hostname: host, port, transport: "tcp" });
     this.addr = this.#listener.addr;
@@ -155,6 +180,7 @@ export class FrontDoor {
     return this.#open.size;
   }
 
+  /** Stops accepting; connections waiting for their next request after a direct answer close. */
   stopAccepting(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -163,6 +189,7 @@ export class FrontDoor {
     } catch {
       // already closed
     }
+    for (const c of [...this.#open]) if (c.betweenRequests) c.close();
   }
 
   /** Closes every client connection still open. */
@@ -195,7 +222,7 @@ export class FrontDoor {
         void this.#refuse(conn, "limit");
         continue;
       }
-      void this.#relay(conn);
+      void this.#serve(conn);
     }
   }
 
@@ -253,8 +280,10 @@ export class FrontDoor {
     const l = this.#limits;
     for (const c of this.#open) {
       if (c.upgraded) continue;
-      if (!c.headDone) {
-        if (now - c.openedAt > l.headerTimeoutMs) this.#timedOut(c, "header");
+      if (c.writingSince > 0 && now - c.writingSince > l.idleTimeoutMs) {
+        this.#timedOut(c, "write");
+      } else if (!c.headDone) {
+        if (now - c.headSince > l.headerTimeoutMs) this.#timedOut(c, "header");
       } else if (c.awaiting > 0) {
         if (now - c.lastActivity > l.bodyTimeoutMs) this.#timedOut(c, "body");
       } else if (c.inFlight === 0 && now - c.lastActivity > l.idleTimeoutMs) {
@@ -263,7 +292,11 @@ export class FrontDoor {
     }
   }
 
-  async #relay(conn: Deno.TcpConn): Promise<void> {
+  /**
+   * Reads request heads and answers the direct ones on the connection; the first other request
+   * turns the connection into a relay to the loopback server for the rest of its life.
+   */
+  async #serve(conn: Deno.TcpConn): Promise<void> {
     let upstream: Deno.TcpConn | undefined;
     let closed = false;
     const client = new ClientConnection(conn.remoteAddr, () => {
@@ -280,10 +313,23 @@ export class FrontDoor {
     this.#open.add(client);
     let relayPort: number | undefined;
     try {
-      const head = await this.#readHead(conn, client);
-      if (!head) return;
-      client.headDone = true;
-      client.lastActivity = Date.now();
+      conn.setNoDelay(true);
+      let pending: Uint8Array = new Uint8Array(0);
+      let got: { head: Uint8Array; rest: Uint8Array } | undefined;
+      while (true) {
+        got = await this.#readHead(conn, client, pending);
+        if (!got) return;
+        client.headDone = true;
+        client.betweenRequests = false;
+        client.lastActivity = Date.now();
+        const parsed = this.direct && parseRequestHead(got.head);
+        const req = parsed && this.direct!.accept(parsed);
+        if (!req) break;
+        const again = await this.direct!.serve(req, parsed!, conn, client);
+        if (!again || this.#closed || closed) return;
+        client.betweenRequests = true;
+        pending = got.rest;
+      }
       try {
         upstream = await Deno.connect({ hostname: "127.0.0.1", port: this.#upstreamPort });
       } catch (err) {
@@ -297,11 +343,11 @@ export class FrontDoor {
       relayPort = upstream.localAddr.port;
       this.#byRelayPort.set(relayPort, client);
       upstream.setNoDelay(true);
-      conn.setNoDelay(true);
-      await writeAll(upstream, head);
+      await writeAll(upstream, got.head);
+      if (got.rest.byteLength > 0) await writeAll(upstream, got.rest);
       // The server ending its side ends the connection; a client may half-close after its request.
       await Promise.race([
-        this.#pump(upstream, conn, client),
+        this.#pump(upstream, conn, client, client),
         this.#pump(conn, upstream, client).then(() => new Promise(() => {})),
       ]);
     } catch {
@@ -313,10 +359,28 @@ export class FrontDoor {
     }
   }
 
-  /** Reads until the end of the request head; undefined if the client left or sent too much. */
-  async #readHead(conn: Deno.TcpConn, client: ClientConnection): Promise<Uint8Array | undefined> {
-    let buf = new Uint8Array(4096);
-    let len = 0;
+  /**
+   * Reads until the end of a request head, starting with bytes already read; undefined if the
+   * client left or sent too much. The head's clock starts with its first byte.
+   */
+  async #readHead(
+    conn: Deno.TcpConn,
+    client: ClientConnection,
+    pending: Uint8Array,
+  ): Promise<{ head: Uint8Array; rest: Uint8Array } | undefined> {
+    let buf = new Uint8Array(Math.max(4096, pending.byteLength));
+    buf.set(pending);
+    let len = pending.byteLength;
+    const started = () => {
+      if (!client.headDone) return;
+      client.headDone = false;
+      client.headSince = Date.now();
+    };
+    if (len > 0) {
+      started();
+      const end = indexOfHeadEnd(buf.subarray(0, len), 0);
+      if (end >= 0) return { head: buf.slice(0, end), rest: buf.slice(end, len) };
+    }
     while (true) {
       if (len === buf.length) {
         if (buf.length >= MAX_HEAD) {
@@ -332,21 +396,28 @@ export class FrontDoor {
       }
       const n = await conn.read(buf.subarray(len));
       if (n === null) return undefined;
+      started();
       const before = len;
       len += n;
       client.lastActivity = Date.now();
-      if (indexOfHeadEnd(buf.subarray(0, len), before) >= 0) return buf.slice(0, len);
+      const end = indexOfHeadEnd(buf.subarray(0, len), before);
+      if (end >= 0) return { head: buf.slice(0, end), rest: buf.slice(end, len) };
     }
   }
 
-  async #pump(from: Deno.TcpConn, to: Deno.TcpConn, client: ClientConnection): Promise<void> {
+  async #pump(
+    from: Deno.TcpConn,
+    to: Deno.TcpConn,
+    client: ClientConnection,
+    watch?: ClientConnection,
+  ): Promise<void> {
     const buf = new Uint8Array(CHUNK);
     try {
       while (true) {
         const n = await from.read(buf);
         if (n === null) break;
         client.lastActivity = Date.now();
-        await writeAll(to, buf.subarray(0, n));
+        await writeAll(to, buf.subarray(0, n), watch);
       }
       await to.closeWrite().catch(() => {});
     } catch {

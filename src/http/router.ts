@@ -14,6 +14,11 @@ export interface Route {
   /** URLPattern pathname syntax: `/cameras/:name/snapshot.jpg`. */
   path: string;
   handler: Handler;
+  /**
+   * A GET route whose answer is bytes or a frame stream: the front door may answer it on the client
+   * connection itself instead of relaying it to the HTTP server.
+   */
+  direct?: boolean;
 }
 
 const log = logger("http");
@@ -21,7 +26,15 @@ const log = logger("http");
 /** Exact paths are looked up in a map; only paths with parameters go through URLPattern. */
 export class Router {
   #exact = new Map<string, Map<string, Handler>>();
-  #patterns: { method: string; pattern: URLPattern; path: string; handler: Handler }[] = [];
+  #patterns: {
+    method: string;
+    pattern: URLPattern;
+    path: string;
+    handler: Handler;
+    direct?: boolean;
+  }[] = [];
+  #direct = new Set<string>();
+  #directPatterns: URLPattern[] = [];
 
   /** `metrics` counts the requests whose handler failed; the server in front counts into it too. */
   constructor(readonly metrics: Metrics) {}
@@ -29,14 +42,27 @@ export class Router {
   add(...routes: Route[]): this {
     for (const r of routes) {
       if (r.path.includes(":") || r.path.includes("*")) {
-        this.#patterns.push({ ...r, pattern: new URLPattern({ pathname: r.path }) });
+        const pattern = new URLPattern({ pathname: r.path });
+        this.#patterns.push({ ...r, pattern });
+        if (r.direct && r.method === "GET") this.#directPatterns.push(pattern);
       } else {
+        if (r.direct && r.method === "GET") this.#direct.add(r.path);
         let byMethod = this.#exact.get(r.path);
         if (!byMethod) this.#exact.set(r.path, byMethod = new Map());
         byMethod.set(r.method, r.handler);
       }
     }
     return this;
+  }
+
+  /** True when a GET or HEAD of `path` goes to a route marked `direct`. */
+  isDirect(path: string): boolean {
+    if (this.#exact.has(path)) return this.#direct.has(path);
+    for (const p of this.#patterns) {
+      if (p.method !== "GET" || !p.pattern.exec({ pathname: path })) continue;
+      return this.#directPatterns.includes(p.pattern);
+    }
+    return false;
   }
 
   handle = (req: Request, info: Deno.ServeHandlerInfo): Response | Promise<Response> => {

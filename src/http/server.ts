@@ -2,6 +2,7 @@ import { logger } from "../core/mod.ts";
 import { jsonError } from "./responses.ts";
 import type { Router } from "./router.ts";
 import { type ConnectionLimits, defaultConnectionLimits, FrontDoor } from "./front_door.ts";
+import { RouterResponder, type ServeRequest } from "./direct_responder.ts";
 
 export interface HttpServer {
   url: string;
@@ -33,20 +34,18 @@ export function startHttpServer(
   limits: ConnectionLimits = defaultConnectionLimits,
 ): HttpServer {
   let door: FrontDoor | undefined;
-  const handler = (req: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) => {
-    const client = door?.clientFor(info.remoteAddr.port);
-    if (!client) return jsonError(421, "connect through the public port");
+  const serveRequest: ServeRequest = (req, client, completed) => {
     client.inFlight++;
     client.awaiting++;
     const upgrade = req.headers.get("upgrade")?.toLowerCase() === "websocket";
-    info.completed.catch(() => {}).finally(() => client.inFlight--);
+    completed.catch(() => {}).finally(() => client.inFlight--);
     const answered = (res: Response) => {
       client.awaiting--;
       client.lastActivity = Date.now();
       if (upgrade && res.status === 101) client.upgraded = true;
       return res;
     };
-    const res = router.handle(req, { remoteAddr: client.remoteAddr, completed: info.completed });
+    const res = router.handle(req, { remoteAddr: client.remoteAddr, completed });
     if (res instanceof Promise) {
       return res.then(answered, (err) => {
         client.awaiting--;
@@ -54,6 +53,11 @@ export function startHttpServer(
       });
     }
     return answered(res);
+  };
+  const handler = (req: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) => {
+    const client = door?.clientFor(info.remoteAddr.port);
+    if (!client) return jsonError(421, "connect through the public port");
+    return serveRequest(req, client, info.completed);
   };
   let stopping = false;
   let inner!: Deno.HttpServer<Deno.NetAddr>;
@@ -87,7 +91,12 @@ export function startHttpServer(
   };
   startInner();
   try {
-    door = new FrontDoor(host, port, inner.addr.port, limits, router.metrics);
+    const direct = new RouterResponder(
+      router,
+      serveRequest,
+      host.includes(":") ? `[${host}]` : host,
+    );
+    door = new FrontDoor(host, port, inner.addr.port, limits, router.metrics, direct);
   } catch (err) {
     void inner.shutdown();
     throw listenError(err, host, port);

@@ -37,7 +37,7 @@ export function snapshotRoutes(ctx: ServeContext): Route[] {
     });
   };
   return [
-    { method: "GET", path: "/snapshot.jpg", handler },
-    { method: "GET", path: "/cameras/:name/snapshot.jpg", handler },
+    { method: "GET", path: "/snapshot.jpg", handler, direct: true },
+    { method: "GET", path: "/cameras/:name/snapshot.jpg", handler, direct: true },
   ];
 }

@@ -13,8 +13,8 @@ export function streamRoutes(ctx: ServeContext): Route[] {
     return mjpegResponse(ctx.cache, camera, fps, [ctx.shutdown], stats);
   };
   return [
-    { method: "GET", path: "/stream.mjpg", handler },
-    { method: "GET", path: "/stream", handler },
-    { method: "GET", path: "/cameras/:name/stream.mjpg", handler },
+    { method: "GET", path: "/stream.mjpg", handler, direct: true },
+    { method: "GET", path: "/stream", handler, direct: true },
+    { method: "GET", path: "/cameras/:name/stream.mjpg", handler, direct: true },
   ];
 }
