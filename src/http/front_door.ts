@@ -314,21 +314,20 @@ export class FrontDoor {
     let relayPort: number | undefined;
     try {
       conn.setNoDelay(true);
-      let pending: Uint8Array = new Uint8Array(0);
-      let got: { head: Uint8Array; rest: Uint8Array } | undefined;
+      const buffered = { buf: new Uint8Array(4096), len: 0 };
+      let head: Uint8Array | undefined;
       while (true) {
-        got = await this.#readHead(conn, client, pending);
-        if (!got) return;
+        head = await this.#readHead(conn, client, buffered);
+        if (!head) return;
         client.headDone = true;
         client.betweenRequests = false;
         client.lastActivity = Date.now();
-        const parsed = this.direct && parseRequestHead(got.head);
+        const parsed = this.direct && parseRequestHead(head);
         const req = parsed && this.direct!.accept(parsed);
         if (!req) break;
         const again = await this.direct!.serve(req, parsed!, conn, client);
         if (!again || this.#closed || closed) return;
         client.betweenRequests = true;
-        pending = got.rest;
       }
       try {
         upstream = await Deno.connect({ hostname: "127.0.0.1", port: this.#upstreamPort });
@@ -343,8 +342,8 @@ export class FrontDoor {
       relayPort = upstream.localAddr.port;
       this.#byRelayPort.set(relayPort, client);
       upstream.setNoDelay(true);
-      await writeAll(upstream, got.head);
-      if (got.rest.byteLength > 0) await writeAll(upstream, got.rest);
+      await writeAll(upstream, head);
+      if (buffered.len > 0) await writeAll(upstream, buffered.buf.subarray(0, buffered.len));
       // The server ending its side ends the connection; a client may half-close after its request.
       await Promise.race([
         this.#pump(upstream, conn, client, client),
@@ -360,48 +359,49 @@ export class FrontDoor {
   }
 
   /**
-   * Reads until the end of a request head, starting with bytes already read; undefined if the
-   * client left or sent too much. The head's clock starts with its first byte.
+   * Reads until the end of a request head, after the bytes already in `buffered`, which keeps what
+   * follows the head; undefined if the client left or sent too much. The head's clock starts with
+   * its first byte.
    */
   async #readHead(
     conn: Deno.TcpConn,
     client: ClientConnection,
-    pending: Uint8Array,
-  ): Promise<{ head: Uint8Array; rest: Uint8Array } | undefined> {
-    let buf = new Uint8Array(Math.max(4096, pending.byteLength));
-    buf.set(pending);
-    let len = pending.byteLength;
+    buffered: { buf: Uint8Array; len: number },
+  ): Promise<Uint8Array | undefined> {
     const started = () => {
       if (!client.headDone) return;
       client.headDone = false;
       client.headSince = Date.now();
     };
-    if (len > 0) {
-      started();
-      const end = indexOfHeadEnd(buf.subarray(0, len), 0);
-      if (end >= 0) return { head: buf.slice(0, end), rest: buf.slice(end, len) };
-    }
+    let from = 0;
     while (true) {
-      if (len === buf.length) {
-        if (buf.length >= MAX_HEAD) {
+      if (buffered.len > 0) {
+        started();
+        const end = indexOfHeadEnd(buffered.buf.subarray(0, buffered.len), from);
+        if (end >= 0) {
+          const head = buffered.buf.slice(0, end);
+          buffered.buf.copyWithin(0, end, buffered.len);
+          buffered.len -= end;
+          return head;
+        }
+      }
+      if (buffered.len === buffered.buf.length) {
+        if (buffered.buf.length >= MAX_HEAD) {
           await writeAll(
             conn,
             plainResponse(431, "Request Header Fields Too Large", "request head too large"),
           ).catch(() => {});
           return undefined;
         }
-        const bigger = new Uint8Array(buf.length * 2);
-        bigger.set(buf);
-        buf = bigger;
+        const bigger = new Uint8Array(buffered.buf.length * 2);
+        bigger.set(buffered.buf);
+        buffered.buf = bigger;
       }
-      const n = await conn.read(buf.subarray(len));
+      const n = await conn.read(buffered.buf.subarray(buffered.len));
       if (n === null) return undefined;
-      started();
-      const before = len;
-      len += n;
       client.lastActivity = Date.now();
-      const end = indexOfHeadEnd(buf.subarray(0, len), before);
-      if (end >= 0) return { head: buf.slice(0, end), rest: buf.slice(end, len) };
+      from = buffered.len;
+      buffered.len += n;
     }
   }
 

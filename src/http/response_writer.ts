@@ -1,4 +1,5 @@
 import { STATUS_CODES } from "node:http";
+import { bytesOf } from "./bytes_response.ts";
 
 /**
  * Writes a `Response` on a client connection as HTTP/1.1, for the requests the front door answers
@@ -84,19 +85,18 @@ export async function writeResponse(
 ): Promise<boolean> {
   const noBody = opts.headOnly || res.status === 204 || res.status === 304 || res.status < 200;
   const streaming = res.body !== null && STREAMING.test(res.headers.get("content-type") ?? "");
-  if (noBody) {
-    await res.body?.cancel().catch(() => {});
-    const framing = streaming || res.status === 204 || res.status === 304
+  if (!streaming) {
+    const body = bytesOf(res) ?? (res.body === null ? new Uint8Array(0) : await res.bytes());
+    const framing = res.status === 204 || res.status === 304 || res.status < 200
       ? ""
-      : `content-length: 0\r\n`;
+      : `content-length: ${body.byteLength}\r\n`;
     await writeAll(conn, headOf(res, framing, opts.keepAlive), opts.watch);
+    if (!noBody && body.byteLength > 0) await writeAll(conn, body, opts.watch);
     return opts.keepAlive;
   }
-  if (!streaming) {
-    const body = res.body === null ? new Uint8Array(0) : await res.bytes();
-    const head = headOf(res, `content-length: ${body.byteLength}\r\n`, opts.keepAlive);
-    await writeAll(conn, head, opts.watch);
-    if (body.byteLength > 0) await writeAll(conn, body, opts.watch);
+  if (noBody) {
+    await res.body!.cancel().catch(() => {});
+    await writeAll(conn, headOf(res, "", opts.keepAlive), opts.watch);
     return opts.keepAlive;
   }
   // A stream ends only when its source does or the client leaves: the connection ends with it.

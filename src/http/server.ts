@@ -2,6 +2,7 @@ import { logger } from "../core/mod.ts";
 import { jsonError } from "./responses.ts";
 import type { Router } from "./router.ts";
 import { type ConnectionLimits, defaultConnectionLimits, FrontDoor } from "./front_door.ts";
+import { withBody } from "./bytes_response.ts";
 import { RouterResponder, type ServeRequest } from "./direct_responder.ts";
 
 export interface HttpServer {
@@ -57,7 +58,8 @@ export function startHttpServer(
   const handler = (req: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) => {
     const client = door?.clientFor(info.remoteAddr.port);
     if (!client) return jsonError(421, "connect through the public port");
-    return serveRequest(req, client, info.completed);
+    const res = serveRequest(req, client, info.completed);
+    return res instanceof Promise ? res.then(withBody) : withBody(res);
   };
   let stopping = false;
   let inner!: Deno.HttpServer<Deno.NetAddr>;

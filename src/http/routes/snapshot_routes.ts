@@ -1,5 +1,6 @@
 import type { Frame } from "../../core/mod.ts";
 import { frameHeaders, resolveCamera, type ServeContext } from "../context.ts";
+import { bytesResponse } from "../bytes_response.ts";
 import { jsonError } from "../responses.ts";
 import type { Params, Route } from "../router.ts";
 
@@ -32,7 +33,7 @@ export function snapshotRoutes(ctx: ServeContext): Route[] {
         lastError: source?.lastError ?? null,
       }, { "retry-after": "1" });
     }
-    return new Response(frame.jpeg as Uint8Array<ArrayBuffer>, {
+    return bytesResponse(frame.jpeg as Uint8Array<ArrayBuffer>, {
       headers: snapshotHeaders(frame),
     });
   };
