@@ -4,8 +4,9 @@
  * frames (/proc utime+stime), frames delivered / expected, and the delay from the producer's write
  * to a client holding the whole part (p50/p99), carried by a time stamp inside each JPEG.
  *
- * A bare Deno.serve fan-out of the same bytes is measured after it, as the floor any Deno server
- * has on this machine (`--no-baseline` skips it).
+ * A bare Deno.serve fan-out of the same bytes runs beside it as the floor any Deno server has on this
+ * machine; each client count is measured against serve, then against the bare server, so that load
+ * from other work falls on both (`--no-baseline` skips it).
  *
  * deno run -A bench/mjpeg_fanout_bench.ts [--clients 1,10,100] [--seconds 10] [--fps 30] [--kb 100]
  *   [--cap FPS] [--no-baseline]
@@ -64,63 +65,79 @@ interface Target {
   openStreams?: () => Promise<number>;
 }
 
-/** One row per client count (0 = the server with its source only) against one server. */
-async function measure(t: Target, counts: number[]): Promise<void> {
-  for (const n of counts) {
-    const start = nowMs() + warmupMs;
-    const end = start + seconds * 1000;
-    const clients = n === 0 ? undefined : spawnChild(Deno.execPath(), [
-      "run",
-      "-A",
-      clientsTs,
-      t.streamUrl,
-      String(n),
-      String(start),
-      String(end),
-    ]);
-    await sleep(start - nowMs());
-    const cpu0 = await cpuSeconds(t.pid);
-    await sleep(end - nowMs());
-    const cpu1 = await cpuSeconds(t.pid);
-    const rss = await rssMiB(t.pid);
-    const cpu = cpu1 - cpu0;
-    const load = fixed(cpu / seconds * 100, 1);
-    if (!clients) {
-      rows.push([t.label, 0, "–", "–", "–", "–", "–", load, fixed(rss, 0)]);
-      continue;
-    }
-    const status = await clients.status;
-    const line = clients.output().trim().split("\n").pop() ?? "";
-    if (!status.success) throw new Error(`clients failed: ${clients.output()}`);
-    const report: ClientsReport = JSON.parse(line);
-    if (report.errors.length) {
-      console.error(`client errors: ${report.errors.slice(0, 3).join("; ")}`);
-    }
-    const expected = t.produced(start, end) * n;
-    rows.push([
-      t.label,
-      n,
-      `${report.parts} / ${expected} (${fixed(report.parts / expected * 100, 1)} %)`,
-      fixed(cpu / (report.parts / 1000), 3),
-      fixed(percentile(report.delays, 50), 1),
-      fixed(percentile(report.delays, 99), 1),
-      report.ingestDelays.length
-        ? `${fixed(percentile(report.ingestDelays, 50), 1)} / ${
-          fixed(percentile(report.ingestDelays, 99), 1)
-        }`
-        : "–",
-      load,
-      fixed(rss, 0),
-    ]);
-    if (t.openStreams) {
-      // Every stream the clients held must be released once they are gone.
-      for (let i = 0; i < 50 && await t.openStreams() !== 0; i++) await sleep(100);
-      const left = await t.openStreams();
-      if (left !== 0) throw new Error(`${left} MJPEG streams still open after the clients left`);
-    }
+/**
+ * One row for `n` clients (0 = the server with its source only) against one server; returns its CPU
+ * seconds per 1000 frames.
+ */
+async function measure(t: Target, n: number, floor?: number): Promise<number> {
+  const start = nowMs() + warmupMs;
+  const end = start + seconds * 1000;
+  const clients = n === 0 ? undefined : spawnChild(Deno.execPath(), [
+    "run",
+    "-A",
+    clientsTs,
+    t.streamUrl,
+    String(n),
+    String(start),
+    String(end),
+  ]);
+  await sleep(start - nowMs());
+  const cpu0 = await cpuSeconds(t.pid);
+  await sleep(end - nowMs());
+  const cpu1 = await cpuSeconds(t.pid);
+  const rss = await rssMiB(t.pid);
+  const cpu = cpu1 - cpu0;
+  const load = fixed(cpu / seconds * 100, 1);
+  if (!clients) {
+    rows.push([t.label, 0, "–", "–", "–", "–", "–", "–", load, fixed(rss, 0)]);
+    return NaN;
   }
+  const status = await clients.status;
+  const line = clients.output().trim().split("\n").pop() ?? "";
+  if (!status.success) throw new Error(`clients failed: ${clients.output()}`);
+  const report: ClientsReport = JSON.parse(line);
+  if (report.errors.length) {
+    console.error(`client errors: ${report.errors.slice(0, 3).join("; ")}`);
+  }
+  const expected = t.produced(start, end) * n;
+  const perFrame = cpu / (report.parts / 1000);
+  rows.push([
+    t.label,
+    n,
+    `${report.parts} / ${expected} (${fixed(report.parts / expected * 100, 1)} %)`,
+    fixed(perFrame, 3),
+    floor === undefined ? "1" : fixed(perFrame / floor, 2),
+    fixed(percentile(report.delays, 50), 1),
+    fixed(percentile(report.delays, 99), 1),
+    report.ingestDelays.length
+      ? `${fixed(percentile(report.ingestDelays, 50), 1)} / ${
+        fixed(percentile(report.ingestDelays, 99), 1)
+      }`
+      : "–",
+    load,
+    fixed(rss, 0),
+  ]);
+  if (t.openStreams) {
+    // Every stream the clients held must be released once they are gone.
+    for (let i = 0; i < 50 && await t.openStreams() !== 0; i++) await sleep(100);
+    const left = await t.openStreams();
+    if (left !== 0) throw new Error(`${left} MJPEG streams still open after the clients left`);
+  }
+  return perFrame;
 }
 
+// The same bytes from a bare Deno.serve fan-out: what any Deno server can do on this machine.
+const file = await Deno.makeTempFile({ suffix: ".jpg" });
+await Deno.writeFile(file, jpeg);
+const bare = baseline
+  ? spawnChild(Deno.execPath(), [
+    "run",
+    "-A",
+    new URL("./lib/bare_mjpeg_server.ts", import.meta.url).pathname,
+    file,
+    String(fps),
+  ])
+  : undefined;
 try {
   const url = (await server.waitFor(/listening on (http:\/\/\S+)/, 30_000))[1];
   producer.start();
@@ -131,41 +148,33 @@ try {
     if (i > 100) throw new Error(`no frame reached serve: ${server.output()}`);
     await sleep(100);
   }
-  await measure({
+  const bareUrl = bare && (await bare.waitFor(/listening on (http:\/\/\S+)/, 30_000))[1];
+  const ours: Target = {
     label: "detector serve",
     streamUrl: `${url}/stream.mjpg`,
     pid: server.pid,
     produced: (start, end) => producer.written.filter((t) => t >= start && t <= end).length,
     openStreams: () => gauge(url),
-  }, [0, ...clientCounts]);
+  };
+  const floor: Target | undefined = bare && bareUrl
+    ? {
+      label: "bare `Deno.serve` floor",
+      streamUrl: bareUrl,
+      pid: bare.pid,
+      produced: (start, end) => Math.round((end - start) / 1000 * fps),
+    }
+    : undefined;
+  await measure(ours, 0);
+  for (const n of clientCounts) {
+    // The bare server first: its figure is the one serve's row is divided by.
+    const base = floor ? await measure(floor, n) : undefined;
+    await measure(ours, n, base);
+  }
 } finally {
   await producer.stop();
   await server.stop();
-}
-
-if (baseline) {
-  // The same bytes from a bare Deno.serve fan-out: what any Deno server can do on this machine.
-  const file = await Deno.makeTempFile({ suffix: ".jpg" });
-  await Deno.writeFile(file, jpeg);
-  const bare = spawnChild(Deno.execPath(), [
-    "run",
-    "-A",
-    new URL("./lib/bare_mjpeg_server.ts", import.meta.url).pathname,
-    file,
-    String(fps),
-  ]);
-  try {
-    const url = (await bare.waitFor(/listening on (http:\/\/\S+)/, 30_000))[1];
-    await measure({
-      label: "bare `Deno.serve` floor",
-      streamUrl: url,
-      pid: bare.pid,
-      produced: (start, end) => Math.round((end - start) / 1000 * fps),
-    }, clientCounts);
-  } finally {
-    await bare.stop();
-    await Deno.remove(file);
-  }
+  await bare?.stop();
+  await Deno.remove(file);
 }
 
 console.log(
@@ -179,6 +188,7 @@ console.log(markdownTable([
   "clients",
   "delivered / expected",
   "server CPU s per 1000 frames",
+  "of bare",
   "delay p50 ms",
   "delay p99 ms",
   "of which write→cache p50 / p99 ms",
