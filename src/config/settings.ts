@@ -115,7 +115,8 @@ export const settings = {
     env: "DETECTOR_IDLE_TIMEOUT",
     type: duration("s", 100),
     default: defaultConnectionLimits.idleTimeoutMs,
-    help: "a kept-alive connection with no request this long is closed",
+    help: "a kept-alive connection with no request, or a client taking none of its response, " +
+      "this long is closed",
   },
   bodyTimeout: {
     flag: "--body-timeout <dur>",
