@@ -57,6 +57,7 @@ export class RouterResponder implements DirectResponder {
       const again = await writeResponse(conn, res, {
         headOnly: head.method === "HEAD",
         keepAlive: head.keepAlive,
+        chunked: head.version === "HTTP/1.1",
         watch: client,
       });
       done.resolve();

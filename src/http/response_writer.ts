@@ -81,7 +81,13 @@ function headOf(res: Response, framing: string, keepAlive: boolean): Uint8Array 
 export async function writeResponse(
   conn: Deno.Conn,
   res: Response,
-  opts: { headOnly: boolean; keepAlive: boolean; watch: WriteWatch },
+  opts: {
+    headOnly: boolean;
+    keepAlive: boolean;
+    /** HTTP/1.0 clients know no chunked coding: their streams end with the connection. */
+    chunked: boolean;
+    watch: WriteWatch;
+  },
 ): Promise<boolean> {
   const noBody = opts.headOnly || res.status === 204 || res.status === 304 || res.status < 200;
   const streaming = res.body !== null && STREAMING.test(res.headers.get("content-type") ?? "");
@@ -100,16 +106,18 @@ export async function writeResponse(
     return opts.keepAlive;
   }
   // A stream ends only when its source does or the client leaves: the connection ends with it.
-  await writeAll(conn, headOf(res, "transfer-encoding: chunked\r\n", false), opts.watch);
+  const framing = opts.chunked ? "transfer-encoding: chunked\r\n" : "";
+  await writeAll(conn, headOf(res, framing, false), opts.watch);
   const reader = res.body!.getReader();
   const gone = watchForClose(conn, () => reader.cancel().catch(() => {}));
   try {
     while (true) {
       const { value, done } = await reader.read();
       if (done) break;
-      if (value.byteLength > 0) await writeAll(conn, chunkOf(value), opts.watch);
+      if (value.byteLength === 0) continue;
+      await writeAll(conn, opts.chunked ? chunkOf(value) : value, opts.watch);
     }
-    await writeAll(conn, LAST_CHUNK, opts.watch);
+    if (opts.chunked) await writeAll(conn, LAST_CHUNK, opts.watch);
   } catch (err) {
     await reader.cancel().catch(() => {});
     throw err;

@@ -111,6 +111,24 @@ Deno.test("HTTP: snapshots and MJPEG answered by the front door keep the connect
       assert.ok(await timedOut("idle") > idleBefore, "closed by the idle timeout");
     });
 
+    await t.step("an HTTP/1.0 client gets its stream without chunked coding", async () => {
+      const c = await connect();
+      await c.write(encoder.encode("GET /stream.mjpg HTTP/1.0\r\n\r\n"));
+      let got: Uint8Array = new Uint8Array(0);
+      const buf = new Uint8Array(64 * 1024);
+      let head: ReturnType<typeof parseResponseHead>;
+      while (!head || head.rest.byteLength < 8) {
+        const n = await c.read(buf);
+        assert.notEqual(n, null, "the stream went on");
+        got = concatBytes(got, buf.slice(0, n!));
+        head = parseResponseHead(got);
+      }
+      c.close();
+      assert.equal(head.status, 200);
+      assert.equal(head.headers["transfer-encoding"], undefined);
+      assert.equal(decoder.decode(head.rest.subarray(0, 8)), "--frame\r");
+    });
+
     await t.step("a next head that never ends after a snapshot", async () => {
       const headerBefore = await timedOut("header");
       const c = await connect();

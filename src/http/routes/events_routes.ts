@@ -34,5 +34,5 @@ export function eventsRoutes(ctx: ServeContext): Route[] {
     if (images) return imageEventsResponse(ctx, camera, fps);
     return sseFrameResponse(ctx, camera, fps, frameEvent);
   };
-  return [{ method: "GET", path: "/cameras/:name/events", handler }];
+  return [{ method: "GET", path: "/cameras/:name/events", handler, direct: true }];
 }
