@@ -5,12 +5,18 @@ export function json(body: unknown, status = 200, headers: HeadersInit = {}): Re
   });
 }
 
-/** JSON error body `{ "error": message, ...extra }`. */
+/** Longest error message sent; longer ones echo a value the client chose, and are cut. */
+const MAX_ERROR_CHARS = 300;
+
+/** JSON error body `{ "error": message, ...extra }`, the message cut to ~300 characters. */
 export function jsonError(
   status: number,
   message: string,
   extra: Record<string, unknown> = {},
   headers: HeadersInit = {},
 ): Response {
-  return json({ error: message, ...extra }, status, headers);
+  const error = message.length <= MAX_ERROR_CHARS
+    ? message
+    : `${message.slice(0, MAX_ERROR_CHARS)}… (${message.length} characters)`;
+  return json({ error, ...extra }, status, headers);
 }

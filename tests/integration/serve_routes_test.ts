@@ -205,6 +205,10 @@ Deno.test("serve answers every route for two cameras", async (t) => {
       const r = await json(`${d.url}/nothing/here`);
       assert.equal(r.status, 404);
       assert.match(r.body.error, /no route for \/nothing\/here/);
+      const long = await json(`${d.url}/${"a".repeat(20_000)}`);
+      assert.equal(long.status, 404);
+      assert.ok(long.body.error.length < 400, `error of ${long.body.error.length} characters`);
+      assert.match(long.body.error, /… \(20014 characters\)$/);
       const res = await fetch(`${d.url}/snapshot.jpg`, { method: "POST", body: "x" });
       assert.equal(res.status, 405);
       assert.equal(res.headers.get("allow"), "GET");
