@@ -125,7 +125,12 @@ export async function parseCamerasFile(text: string, path: string, env: Env): Pr
   }
   if (doc.contents === null) return { settings: { name: path, values: {} }, cameras: [] };
   if (!isMap(doc.contents)) throw new ConfigError(`${path}: must hold a map of settings`);
-  const js = doc.toJS() as Record<string, unknown>;
+  let js: Record<string, unknown>;
+  try {
+    js = doc.toJS() as Record<string, unknown>;
+  } catch (err) {
+    throw new ConfigError(`${path}: ${(err as Error).message}`); // e.g. too many aliases
+  }
   const values: Record<string, unknown> = {};
   const lines: Record<string, number> = {};
   let cameras: CameraEntry[] = [];

@@ -72,3 +72,17 @@ Deno.test("cameras file: fps and size become options of the camera's source", as
     /camera "f": "size" expects WIDTHxHEIGHT/,
   );
 });
+
+Deno.test("cameras file: an alias bomb is refused with the file's name, not expanded", async () => {
+  const levels = ["a: &a [x, x, x, x, x, x, x, x, x]"];
+  for (let i = 1; i < 8; i++) {
+    const prev = String.fromCharCode(96 + i);
+    const name = String.fromCharCode(97 + i);
+    levels.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(", ")}]`);
+  }
+  levels.push("cameras: *h");
+  await assert.rejects(
+    parseCamerasFile(levels.join("\n") + "\n", "bomb.yaml", none),
+    /^ConfigError: bomb\.yaml: .*alias/i,
+  );
+});
