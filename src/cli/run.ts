@@ -80,6 +80,8 @@ export async function runWorker(config: RunConfig): Promise<void> {
     firstFrameTimeoutMs: config.firstFrameTimeoutMs,
     rtspTransport: config.rtspTransport,
     jpegQuality: config.jpegQuality,
+    // Pipelines take raw pixels: no MJPEG encode in ffmpeg and no JPEG decode per frame.
+    output: "rgb",
   });
   const store = new ModelStore({
     dir: config.modelDir,
