@@ -7,7 +7,7 @@
 import sharp from "sharp";
 import type { Frame } from "../core/mod.ts";
 import type { PixelRegion } from "../core/mod.ts";
-import { applyCrop, type CroppedJpeg, cropRegion, type CropRect } from "./crop.ts";
+import { applyCrop, type CroppedJpeg, type CropRect, cropRegion } from "./crop.ts";
 
 /** sharp quality of JPEGs encoded from raw frames (close to ffmpeg's `-q:v 5`). */
 export const RAW_JPEG_QUALITY = 85;

@@ -13,13 +13,7 @@ import { errorMessage, logger } from "../core/mod.ts";
 import type { Metrics } from "../core/mod.ts";
 import { redactText } from "../core/mod.ts";
 import type { FrameInput, PipelineResult } from "../pipeline/mod.ts";
-import {
-  type CroppedJpeg,
-  cropFrameJpeg,
-  cropRegion,
-  cropRgb,
-  frameJpeg,
-} from "../sources/mod.ts";
+import { cropFrameJpeg, type CroppedJpeg, cropRegion, cropRgb, frameJpeg } from "../sources/mod.ts";
 import type { AcquireOptions, ReaderLease } from "../sources/mod.ts";
 import { currentCar, detectionFields } from "./detection_mapping.ts";
 import type { DisplaySessions } from "./display_sessions.ts";

@@ -143,10 +143,14 @@ Deno.test({
 
       // redis_save_image stored the Frontal crop, encoded from the raw pixels: boxes are native
       const client = await redis.client();
-      const keys = await eventually(async () => {
-        const k = await client.keys("inference:*");
-        return k.length ? k : undefined;
-      }, "a saved Frontal image in Redis", LONG);
+      const keys = await eventually(
+        async () => {
+          const k = await client.keys("inference:*");
+          return k.length ? k : undefined;
+        },
+        "a saved Frontal image in Redis",
+        LONG,
+      );
       const saved = await client.sendCommand(["GET", keys[0]], { typeMapping: { 36: Buffer } });
       const [w, h] = jpegSize(new Uint8Array(saved as unknown as Uint8Array));
       assert.ok(
