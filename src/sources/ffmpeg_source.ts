@@ -1,10 +1,10 @@
 /**
  * Video through an ffmpeg child: RTSP(S), HTTP(S) video, local files and anything else ffmpeg
  * opens, written as MJPEG (or, with `output: "rgb"`, as raw RGB24 frames) to a pipe and split into
- * frames. One ffmpeg run per session, restarted
- * by the shared reconnect loop. A run that delivers no first frame within `firstFrameTimeoutMs`,
- * or no frame for `stallTimeoutMs` once running, is killed; failures are classified from ffmpeg's
- * stderr (401, 404, refused, corrupt…). MJPEG input is passed through without re-encoding.
+ * frames. One ffmpeg run per session, restarted by the shared reconnect loop. A run that delivers
+ * no first frame within `firstFrameTimeoutMs`, or no frame for `stallTimeoutMs` once running, is
+ * killed; failures are classified from ffmpeg's stderr (401, 404, refused, corrupt…). MJPEG input
+ * is passed through without re-encoding.
  */
 import type { FrameCache } from "../core/mod.ts";
 import { DEFAULT_MAX_FRAME_BYTES, JpegSplitter } from "../core/mod.ts";
