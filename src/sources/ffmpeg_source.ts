@@ -13,7 +13,7 @@ import { redactUrl } from "../core/mod.ts";
 import type { SourceState } from "../core/mod.ts";
 import { canCopy, ffmpegArgs, type FfmpegSettings, parseFfmpegSpec } from "./ffmpeg_args.ts";
 import { ffmpegPath, spawnTracked, type TrackedChild } from "./ffmpeg_process.ts";
-import { PpmSplitter } from "./ppm_splitter.ts";
+import { PpmSplitter, readPpmStream } from "./ppm_splitter.ts";
 import { classifyFailure, FfmpegLogParser, type StreamInfo } from "./ffmpeg_stderr.ts";
 import {
   type LoopPhase,
@@ -202,16 +202,15 @@ export class FfmpegSource extends ReconnectingSource {
       return now;
     };
     const readRaw = async (splitter: PpmSplitter) => {
-      for await (const chunk of child.stdout) {
-        const frames = splitter.push(chunk);
-        if (splitter.failed) {
-          this.reject(`unreadable ffmpeg output: ${splitter.failed}`);
-          void child.stop(1000);
-          break;
-        }
-        if (frames.length === 0 || switchToCopy) continue;
+      await readPpmStream(child.stdout, splitter, (frames) => {
+        if (switchToCopy) return;
         const now = gotFrame(frames[0].width, frames[0].height);
         for (const f of frames) this.emitRgb(f.rgb, f.width, f.height, now);
+      });
+      if (splitter.failed) {
+        this.reject(`unreadable ffmpeg output: ${splitter.failed}`);
+        void child.stop(1000);
+        await child.stdout.cancel().catch(() => {});
       }
     };
     const readStdout = async () => {

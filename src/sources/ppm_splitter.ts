@@ -1,9 +1,10 @@
 /**
  * Splits ffmpeg's `-c:v ppm -f image2pipe` output (binary PPM, `P6`) into raw RGB24 frames. Each
  * frame carries its own size in its header, so a camera that changes resolution mid-stream is
- * split correctly. Pixels are copied once, from the pipe chunks straight into an exact-size buffer
- * per frame (no growing buffer, no second copy). Frames larger than `maxPixels` are refused: the
- * stream is unusable from there (`failed` is set) and the caller ends the run.
+ * split correctly. Each frame gets an exact-size buffer: `readPpmStream` reads the pipe straight
+ * into it (a BYOB reader: no chunk allocated and copied per read), `push` copies chunks into it.
+ * Frames larger than `maxPixels` are refused: the stream is unusable from there (`failed` is set)
+ * and the caller ends the run.
  */
 
 export interface RawFrame {
@@ -32,6 +33,28 @@ export class PpmSplitter {
   /** True while part of a frame (header or pixels) is held. */
   get midFrame(): boolean {
     return this.#frame !== undefined || this.#headerLength > 0;
+  }
+
+  /** Where the next bytes belong: the rest of the current frame, or room for a header. */
+  target(): Uint8Array {
+    const f = this.#frame;
+    if (!f) return new Uint8Array(MAX_HEADER_BYTES - this.#headerLength);
+    return new Uint8Array(f.rgb.buffer, this.#filled, f.rgb.length - this.#filled);
+  }
+
+  /**
+   * Takes the bytes a BYOB read put into `target()`'s view (its buffer moved to `filled.buffer`
+   * by the read).
+   */
+  commit(filled: Uint8Array): RawFrame[] {
+    const f = this.#frame;
+    if (!f) return this.push(filled);
+    f.rgb = new Uint8Array(filled.buffer);
+    this.#filled += filled.length;
+    if (this.#filled < f.rgb.length) return [];
+    this.frames++;
+    this.#frame = undefined;
+    return [f];
   }
 
   push(chunk: Uint8Array): RawFrame[] {
@@ -84,5 +107,42 @@ export class PpmSplitter {
       return offset;
     }
     return offset;
+  }
+}
+
+/**
+ * Reads PPM frames from `stream` until it ends or the splitter fails, handing each batch of
+ * complete frames to `onFrames`. Byte streams (a child's stdout) are read into the frame buffers
+ * directly; other streams go through `push`.
+ */
+export async function readPpmStream(
+  stream: ReadableStream<Uint8Array>,
+  splitter: PpmSplitter,
+  onFrames: (frames: RawFrame[]) => void,
+): Promise<void> {
+  let byob: ReadableStreamBYOBReader | undefined;
+  try {
+    byob = stream.getReader({ mode: "byob" });
+  } catch {
+    byob = undefined;
+  }
+  if (!byob) {
+    for await (const chunk of stream) {
+      const frames = splitter.push(chunk);
+      if (splitter.failed) return;
+      if (frames.length) onFrames(frames);
+    }
+    return;
+  }
+  try {
+    while (true) {
+      const { value, done } = await byob.read(splitter.target());
+      if (done || !value) return;
+      const frames = splitter.commit(value);
+      if (splitter.failed) return;
+      if (frames.length) onFrames(frames);
+    }
+  } finally {
+    byob.releaseLock();
   }
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { PpmSplitter } from "../../src/sources/ppm_splitter.ts";
+import { PpmSplitter, readPpmStream } from "../../src/sources/ppm_splitter.ts";
 
 function ppm(width: number, height: number, fill: number): Uint8Array {
   const head = new TextEncoder().encode(`P6\n${width} ${height}\n255\n`);
@@ -54,4 +54,40 @@ Deno.test("ppm splitter: garbage, other maxval and oversized frames fail the str
   const zero = new PpmSplitter();
   zero.push(new TextEncoder().encode("P6\n0 5\n255\n"));
   assert.match(zero.failed!, /0x5/);
+});
+
+Deno.test("ppm splitter: a byte stream is read straight into the frames (BYOB), any chunking", async () => {
+  const stream = concat(ppm(4, 2, 1), ppm(1, 1, 2), ppm(3, 3, 3), ppm(4, 2, 4));
+  for (const size of [1, 5, 19, 64, 4096]) {
+    for (const type of ["bytes", undefined] as const) {
+      let at = 0;
+      const pull = (
+        c: { enqueue(b: Uint8Array): void; close(): void; byobRequest?: unknown },
+      ) => {
+        if (at >= stream.length) {
+          c.close();
+          // a BYOB read waiting on a closed byte stream ends with an empty answer
+          (c.byobRequest as ReadableStreamBYOBRequest | null | undefined)?.respond(0);
+          return;
+        }
+        c.enqueue(stream.slice(at, at + size));
+        at += size;
+      };
+      const source: ReadableStream<Uint8Array> = type
+        ? new ReadableStream({ type, pull }) as ReadableStream<Uint8Array>
+        : new ReadableStream<Uint8Array>({ pull });
+      const got: number[][] = [];
+      await readPpmStream(source, new PpmSplitter(), (frames) => {
+        for (const f of frames) {
+          assert.ok(f.rgb.every((v) => v === f.rgb[0]), "pixels intact");
+          got.push([f.width, f.height, f.rgb.length, f.rgb[0]]);
+        }
+      });
+      assert.deepEqual(
+        got,
+        [[4, 2, 24, 1], [1, 1, 3, 2], [3, 3, 27, 3], [4, 2, 24, 4]],
+        `${type} ${size}`,
+      );
+    }
+  }
 });
