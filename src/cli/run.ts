@@ -45,6 +45,10 @@ Protocol: WebSocket at ws://HOST:PORT/ (see docs/protocol.md); on the same port
   GET /camera/{subscriptionIdentifier}/image   latest cropped frame (JPEG)
   GET /healthz   GET /metrics
 
+Frames: cameras read by ffmpeg (rtsp, rtmp, srt, udp, http(s) video) arrive as raw RGB at the
+camera's own size, no JPEG encode; a JPEG is made only for the image route and saved crops.
+Boxes and crops are in the camera's pixels. Per camera the newest frame is kept, no queue.
+
 Examples:
   detector run
   detector run --config config.json --port 8000 --heartbeat 2s
@@ -80,6 +84,8 @@ export async function runWorker(config: RunConfig): Promise<void> {
     firstFrameTimeoutMs: config.firstFrameTimeoutMs,
     rtspTransport: config.rtspTransport,
     jpegQuality: config.jpegQuality,
+    // Pipelines take raw pixels: no MJPEG encode in ffmpeg and no JPEG decode per frame.
+    output: "rgb",
   });
   const store = new ModelStore({
     dir: config.modelDir,

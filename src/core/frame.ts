@@ -6,10 +6,16 @@ export interface Frame {
   readonly jpeg: Uint8Array;
   readonly width?: number;
   readonly height?: number;
+  /**
+   * Raw RGB24 pixels (width × height × 3) from a reader that skips the JPEG encode (`run`'s
+   * ffmpeg readers); `jpeg` is then empty and consumers encode one when they need it.
+   */
+  readonly rgb?: Uint8Array;
 }
 
 export interface FrameMeta {
   at?: number;
   width?: number;
   height?: number;
+  rgb?: Uint8Array;
 }

@@ -81,6 +81,7 @@ export class FrameCache {
       jpeg,
       width: meta.width ?? slot.latest?.width,
       height: meta.height ?? slot.latest?.height,
+      ...(meta.rgb ? { rgb: meta.rgb } : {}),
     });
     slot.latest = frame;
     slot.framesIn++;

@@ -32,6 +32,11 @@ export interface FfmpegSettings {
   height?: number;
   /** auto: copy MJPEG input, encode anything else; copy/mjpeg force one. */
   codec: "auto" | "copy" | "mjpeg";
+  /**
+   * What a decoded frame is written as: `jpeg` (MJPEG) or `rgb` (binary PPM: raw RGB24 with a
+   * per-frame size header, no encode). MJPEG input passed through (`copy`) stays JPEG.
+   */
+  output: "jpeg" | "rgb";
   /** Files: read at native speed (`-re`). */
   realtime: boolean;
   /** Files: start again at the end (`-stream_loop -1`). */
@@ -165,6 +170,7 @@ export function parseFfmpegSpec(
     width,
     height,
     codec: codec as FfmpegSettings["codec"],
+    output: opts.output ?? "jpeg",
     realtime: flag(options, "re") ?? true,
     loop: flag(options, "loop") ?? false,
     ioTimeoutMs: opts.timeoutMs ?? 10_000,
@@ -219,7 +225,10 @@ export function canCopy(s: FfmpegSettings): boolean {
     s.height === undefined;
 }
 
-/** The ffmpeg command line (without the program name). `copy` passes MJPEG input through. */
+/**
+ * The ffmpeg command line (without the program name). `copy` passes MJPEG input through; otherwise
+ * frames are encoded as MJPEG or, for `output: "rgb"`, written raw.
+ */
 export function ffmpegArgs(s: FfmpegSettings, copy = s.codec === "copy"): string[] {
   const args = ["-hide_banner", "-nostdin", "-nostats", "-loglevel", "info"];
   const us = String(Math.round(s.ioTimeoutMs * 1000));
@@ -251,8 +260,13 @@ export function ffmpegArgs(s: FfmpegSettings, copy = s.codec === "copy"): string
     if (s.width !== undefined || s.height !== undefined) {
       filters.push(`scale=${s.width ?? -2}:${s.height ?? -2}`);
     }
-    if (filters.length) args.push("-vf", filters.join(","));
-    args.push("-c:v", "mjpeg", "-q:v", String(s.quality), "-thread_type", "slice");
+    if (s.output === "rgb") {
+      filters.push("format=rgb24");
+      args.push("-vf", filters.join(","), "-c:v", "ppm");
+    } else {
+      if (filters.length) args.push("-vf", filters.join(","));
+      args.push("-c:v", "mjpeg", "-q:v", String(s.quality), "-thread_type", "slice");
+    }
   }
   args.push("-f", "image2pipe", "pipe:1");
   return args;

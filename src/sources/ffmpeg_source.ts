@@ -1,9 +1,10 @@
 /**
  * Video through an ffmpeg child: RTSP(S), HTTP(S) video, local files and anything else ffmpeg
- * opens, written as MJPEG to a pipe and split into frames. One ffmpeg run per session, restarted
- * by the shared reconnect loop. A run that delivers no first frame within `firstFrameTimeoutMs`,
- * or no frame for `stallTimeoutMs` once running, is killed; failures are classified from ffmpeg's
- * stderr (401, 404, refused, corrupt…). MJPEG input is passed through without re-encoding.
+ * opens, written as MJPEG (or, with `output: "rgb"`, as raw RGB24 frames) to a pipe and split into
+ * frames. One ffmpeg run per session, restarted by the shared reconnect loop. A run that delivers
+ * no first frame within `firstFrameTimeoutMs`, or no frame for `stallTimeoutMs` once running, is
+ * killed; failures are classified from ffmpeg's stderr (401, 404, refused, corrupt…). MJPEG input
+ * is passed through without re-encoding.
  */
 import type { FrameCache } from "../core/mod.ts";
 import { DEFAULT_MAX_FRAME_BYTES, JpegSplitter } from "../core/mod.ts";
@@ -12,6 +13,7 @@ import { redactUrl } from "../core/mod.ts";
 import type { SourceState } from "../core/mod.ts";
 import { canCopy, ffmpegArgs, type FfmpegSettings, parseFfmpegSpec } from "./ffmpeg_args.ts";
 import { ffmpegPath, spawnTracked, type TrackedChild } from "./ffmpeg_process.ts";
+import { PpmSplitter, readPpmStream } from "./ppm_splitter.ts";
 import { classifyFailure, FfmpegLogParser, type StreamInfo } from "./ffmpeg_stderr.ts";
 import {
   type LoopPhase,
@@ -90,7 +92,7 @@ export class FfmpegSource extends ReconnectingSource {
     return {
       ffmpeg,
       pid: this.pid ?? null,
-      mode: this.#copy ? "copy" : "mjpeg",
+      mode: this.#copy ? "copy" : this.settings.output === "rgb" ? "raw" : "mjpeg",
       input: this.#input ?? null,
       inputFps: this.#input?.fps ?? null,
       transport: this.settings?.kind === "rtsp" ? this.settings.rtspTransport : undefined,
@@ -119,6 +121,7 @@ export class FfmpegSource extends ReconnectingSource {
     const ring = new StderrRing(64, 400, this.#secrets);
     const parser = new FfmpegLogParser();
     const splitter = new JpegSplitter(this.opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
+    const raw = s.output === "rgb" && !this.#copy ? new PpmSplitter() : undefined;
     const args = ffmpegArgs(s, this.#copy);
     let child: TrackedChild;
     try {
@@ -183,7 +186,35 @@ export class FfmpegSource extends ReconnectingSource {
       }
       for (const line of ring.flush()) this.#onStderrLine(line, parser, child);
     };
+    const gotFrame = (width: number, height: number): number => {
+      const now = Date.now();
+      lastFrameAt = now;
+      if (firstFrameAt === undefined) {
+        firstFrameAt = now;
+        this.log.info("first frame", {
+          pid: child.pid,
+          latencyMs: now - startedAt,
+          width,
+          height,
+        });
+        this.frameArrived(this.#detail("running", { firstFrameMs: now - startedAt }));
+      }
+      return now;
+    };
+    const readRaw = async (splitter: PpmSplitter) => {
+      await readPpmStream(child.stdout, splitter, (frames) => {
+        if (switchToCopy) return;
+        const now = gotFrame(frames[0].width, frames[0].height);
+        for (const f of frames) this.emitRgb(f.rgb, f.width, f.height, now);
+      });
+      if (splitter.failed) {
+        this.reject(`unreadable ffmpeg output: ${splitter.failed}`);
+        void child.stop(1000);
+        await child.stdout.cancel().catch(() => {});
+      }
+    };
     const readStdout = async () => {
+      if (raw) return await readRaw(raw);
       let rejectedBefore = 0;
       for await (const chunk of child.stdout) {
         const frames = splitter.push(chunk);
@@ -197,18 +228,7 @@ export class FfmpegSource extends ReconnectingSource {
           rejectedBefore = splitter.stats.dropped;
         }
         if (frames.length === 0 || switchToCopy) continue;
-        const now = Date.now();
-        lastFrameAt = now;
-        if (firstFrameAt === undefined) {
-          firstFrameAt = now;
-          this.log.info("first frame", {
-            pid: child.pid,
-            latencyMs: now - startedAt,
-            width: frames[0].width,
-            height: frames[0].height,
-          });
-          this.frameArrived(this.#detail("running", { firstFrameMs: now - startedAt }));
-        }
+        const now = gotFrame(frames[0].width, frames[0].height);
         for (const f of frames) this.emit(f.jpeg, f.width, f.height, now);
       }
     };
@@ -227,6 +247,7 @@ export class FfmpegSource extends ReconnectingSource {
     const fail = (code: string, message: string): never => {
       throw new FfmpegFailure(code, message);
     };
+    if (raw?.failed) fail("bad_output", `unreadable ffmpeg output: ${raw.failed}`);
     if (stalled) {
       fail(
         "stalled",

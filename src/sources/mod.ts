@@ -5,6 +5,7 @@ export * from "./ffmpeg_args.ts";
 export * from "./ffmpeg_process.ts";
 export * from "./ffmpeg_source.ts";
 export * from "./ffmpeg_stderr.ts";
+export * from "./frame_jpeg.ts";
 export * from "./registry.ts";
 export * from "./shared_readers.ts";
 export * from "./source.ts";

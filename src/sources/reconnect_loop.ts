@@ -24,6 +24,8 @@ export interface ReconnectOptions extends BackoffOptions {
   logName?: string;
 }
 
+const NO_JPEG = new Uint8Array(0);
+
 /**
  * Base for sources that hold a connection: `connect` runs one session until it ends or fails;
  * this class restarts it with backoff and publishes the state to the cache.
@@ -118,6 +120,12 @@ export abstract class ReconnectingSource implements Source {
   protected emit(jpeg: Uint8Array, width?: number, height?: number, at?: number): void {
     this.frameArrived();
     this.cache.put(this.camera, jpeg, { width, height, at });
+  }
+
+  /** Called by subclasses for each complete raw frame (RGB24, width × height × 3 bytes). */
+  protected emitRgb(rgb: Uint8Array, width: number, height: number, at?: number): void {
+    this.frameArrived();
+    this.cache.put(this.camera, NO_JPEG, { width, height, at, rgb });
   }
 
   /** Marks the session healthy and the source live; `emit` calls it. */

@@ -9,8 +9,8 @@
  * const snap = readers.acquire("http://cam/snap.jpg", { kind: "snapshot", intervalMs: 5000 });
  * lease.camera;              // FrameCache key: normalized URL, password replaced by ***
  * lease.status();            // SourceStatus (state, lastError, detail.pid, detail.inputFps, …)
- * const f = await cache.next(lease.camera, lastSeq, signal);
- * const c = await applyCrop(f.jpeg, { x1, y1, x2, y2 }, { width: f.width, height: f.height });
+ * const f = await cache.next(lease.camera, lastSeq, signal);   // f.rgb with `output: "rgb"`
+ * const c = await cropFrameJpeg(f, { x1, y1, x2, y2 });       // JPEG of the crop, raw or not
  * await lease.release();     // idempotent; the last release stops the reader, drops the cache slot
  * await readers.stopAll();   // shutdown
  * liveFfmpegChildren();      // live ffmpeg children of this process (tests)
@@ -19,7 +19,9 @@
  *
  * `kind: "stream"` (default) reads `http(s)://` URLs as video through ffmpeg (`ffmpeg:` prefix);
  * `kind: "snapshot"` polls them as JPEG snapshots every `intervalMs`. Other specs go to the
- * source registry unchanged (`rtsp://`, `rtsps://`, files, `testpattern:`, …).
+ * source registry unchanged (`rtsp://`, `rtsps://`, files, `testpattern:`, …). With
+ * `output: "rgb"` (what `run` uses) ffmpeg readers put raw RGB frames (`Frame.rgb`) into the cache
+ * instead of JPEGs; readers of JPEG sources (snapshots, MJPEG) are not affected.
  */
 import type { FrameCache } from "../core/mod.ts";
 import type { SourceStatus } from "../core/mod.ts";

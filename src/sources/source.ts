@@ -34,6 +34,12 @@ export interface SourceOptions {
   rtspTransport?: string;
   /** ffmpeg sources: MJPEG quality `-q:v`, 2 (best) … 31 (default 5). */
   jpegQuality?: number;
+  /**
+   * ffmpeg sources: `rgb` delivers decoded frames as raw RGB24 (`Frame.rgb`, no JPEG encode; the
+   * consumer encodes a JPEG when it needs one), `jpeg` (default) as MJPEG. MJPEG input passed
+   * through stays JPEG; other kinds always deliver JPEG.
+   */
+  output?: "jpeg" | "rgb";
   /** Counts reconnects, rejected frames and source errors (nothing is counted without it). */
   metrics?: Metrics;
 }

@@ -13,7 +13,7 @@ import { errorMessage, logger } from "../core/mod.ts";
 import type { Metrics } from "../core/mod.ts";
 import { redactText } from "../core/mod.ts";
 import type { FrameInput, PipelineResult } from "../pipeline/mod.ts";
-import { applyCrop, type CroppedJpeg, cropRegion } from "../sources/mod.ts";
+import { cropFrameJpeg, type CroppedJpeg, cropRegion, cropRgb, frameJpeg } from "../sources/mod.ts";
 import type { AcquireOptions, ReaderLease } from "../sources/mod.ts";
 import { currentCar, detectionFields } from "./detection_mapping.ts";
 import type { DisplaySessions } from "./display_sessions.ts";
@@ -100,13 +100,15 @@ export class SubscriptionRunner implements RunningSubscription {
     return this.deps.cache.latest(this.lease.camera);
   }
 
-  /** The newest frame with this subscription's crop applied, as JPEG. */
+  /** The newest frame with this subscription's crop applied, as JPEG (encoded here if raw). */
   image(): Promise<CroppedJpeg> | undefined {
     const frame = this.latestFrame();
     if (!frame) return undefined;
     if (this.#imageCache?.seq === frame.seq) return this.#imageCache.image;
     const image = this.spec.crop
-      ? applyCrop(frame.jpeg, this.spec.crop, { width: frame.width, height: frame.height })
+      ? cropFrameJpeg(frame, this.spec.crop)
+      : frame.rgb
+      ? frameJpeg(frame).then((jpeg) => ({ jpeg, width: frame.width!, height: frame.height! }))
       : Promise.resolve(withSize(frame));
     this.#imageCache = { seq: frame.seq, image };
     image.catch(() => {
@@ -262,8 +264,18 @@ function withSize(frame: Frame): CroppedJpeg {
   return { jpeg: frame.jpeg, width: info.info.width, height: info.info.height };
 }
 
-/** The frame as the pipeline takes it: the JPEG untouched, or the crop as raw RGB (no re-encode). */
+/**
+ * The frame as the pipeline takes it: raw pixels or the JPEG untouched, the crop as raw RGB (no
+ * re-encode).
+ */
 export async function pipelineInput(frame: Frame, spec: SubscriptionSpec): Promise<FrameInput> {
+  if (frame.rgb) {
+    const width = frame.width!, height = frame.height!;
+    if (!spec.crop) return { rgb: frame.rgb, width, height, at: frame.at };
+    const region = cropRegion(spec.crop, width, height);
+    const rgb = cropRgb(frame.rgb, width, region);
+    return { rgb, width: region.width, height: region.height, at: frame.at };
+  }
   const { jpeg, width, height } = withSize(frame);
   if (!spec.crop) return { jpeg, width, height, at: frame.at };
   const region = cropRegion(spec.crop, width, height);

@@ -1,9 +1,11 @@
 /** The ffmpeg source reading local video files: speed, loop, MJPEG pass-through, bad files. */
 import assert from "node:assert/strict";
+import type { Frame } from "../../src/core/frame.ts";
 import { FrameCache } from "../../src/core/frame_cache.ts";
 import { checkJpeg } from "../../src/core/jpeg.ts";
 import { FfmpegSource } from "../../src/sources/ffmpeg_source.ts";
 import { liveChildPids } from "../../src/sources/ffmpeg_process.ts";
+import { frameJpeg } from "../../src/sources/frame_jpeg.ts";
 import { createSource, SourceSpecError } from "../../src/sources/registry.ts";
 import { eventually } from "../harness/process.ts";
 import { makeCorruptVideo, makeTestVideo, readFrameIndex } from "../harness/video.ts";
@@ -126,4 +128,37 @@ Deno.test("file: bad source options are refused naming the option", () => {
     /rtsp transport "carrier-pigeon"/,
   );
   assert.throws(() => createSource("x", "/v.txt", cache), SourceSpecError);
+});
+
+Deno.test("file: output rgb delivers every frame as raw RGB of its size; MJPEG input stays JPEG", async () => {
+  const file = await makeTestVideo({ width: 320, height: 240, fps: 10, seconds: 3 });
+  const cache = new FrameCache();
+  const frames: Frame[] = [];
+  cache.subscribe((f) => void frames.push(f));
+  const src = new FfmpegSource("r", `${file}#re=0`, cache, { output: "rgb" });
+  src.start();
+  await src.done;
+  assert.equal(detail(src).mode, "raw");
+  assert.equal(detail(src).ended, true);
+  assert.equal(frames.length, 30);
+  for (const f of frames) {
+    assert.deepEqual([f.width, f.height, f.rgb?.byteLength, f.jpeg.byteLength], [
+      320,
+      240,
+      230400,
+      0,
+    ]);
+  }
+  assert.equal(await readFrameIndex(await frameJpeg(frames[29])), 29, "the last frame, intact");
+  await src.stop();
+
+  const mjpeg = await makeTestVideo({ fps: 10, seconds: 2, codec: "mjpeg", container: "mkv" });
+  const copy = new FfmpegSource("m", `${mjpeg}#re=0`, cache, { output: "rgb" });
+  copy.start();
+  await copy.done;
+  assert.equal(detail(copy).mode, "copy");
+  const f = cache.latest("m")!;
+  assert.equal(f.rgb, undefined);
+  assert.ok(checkJpeg(f.jpeg).ok);
+  await copy.stop();
 });

@@ -191,3 +191,15 @@ Deno.test("ffmpeg stderr: missing and busy video devices are named", () => {
     "device_busy",
   );
 });
+
+Deno.test("ffmpeg args: output rgb writes raw RGB24 frames (PPM), no MJPEG encode", () => {
+  const args = ffmpegArgs(parseFfmpegSpec("rtsp://cam/live", { output: "rgb" }));
+  assert.equal(after(args, "-vf"), "format=rgb24");
+  assert.equal(after(args, "-c:v"), "ppm");
+  assert.equal(after(args, "-f"), "image2pipe");
+  assert.ok(!args.includes("mjpeg") && !args.includes("-q:v"), args.join(" "));
+  const scaled = ffmpegArgs(parseFfmpegSpec("rtsp://cam/live#fps=5&scale=640x", { output: "rgb" }));
+  assert.equal(after(scaled, "-vf"), "fps=5,scale=640:-2,format=rgb24");
+  const copied = ffmpegArgs(parseFfmpegSpec("ffmpeg:http://cam/v.mjpg", { output: "rgb" }), true);
+  assert.equal(after(copied, "-c:v"), "copy", "MJPEG input still passes through");
+});

@@ -11,7 +11,11 @@ import { SharedReaders } from "../../src/sources/shared_readers.ts";
 import { DisplaySessions } from "../../src/worker/display_sessions.ts";
 import type { PipelineLease } from "../../src/worker/pipeline_pool.ts";
 import type { SubscriptionSpec } from "../../src/worker/subscription_spec.ts";
-import { type PipelineSource, SubscriptionRunner } from "../../src/worker/subscription_runner.ts";
+import {
+  pipelineInput,
+  type PipelineSource,
+  SubscriptionRunner,
+} from "../../src/worker/subscription_runner.ts";
 import { Metrics } from "../../src/core/metrics.ts";
 import { eventually } from "../harness/process.ts";
 
@@ -286,4 +290,20 @@ Deno.test("session ids: the pipeline's first, else the backend's; patchSession o
     await eventually(() => reportsOf(env.sent.slice(mark), "d;c").length >= 2, "more reports");
     assert.ok(reportsOf(env.sent.slice(mark + 1), "d;c").every((m) => !("sessionId" in m)));
   });
+});
+
+Deno.test("raw frames: the pipeline gets the pixels (cropped in native pixels), no JPEG", async () => {
+  const cache = new FrameCache();
+  const rgb = new Uint8Array(8 * 4 * 3);
+  for (let i = 0; i < 8 * 4; i++) rgb.set([i % 8, Math.floor(i / 8), 9], i * 3);
+  const frame = cache.put("cam", new Uint8Array(0), { width: 8, height: 4, rgb, at: 123 });
+  const whole = await pipelineInput(frame, spec("d;c", "rtsp://cam/x"));
+  assert.equal(whole.rgb, rgb, "the frame's own pixels, not a copy");
+  assert.deepEqual([whole.jpeg, whole.width, whole.height, whole.at], [undefined, 8, 4, 123]);
+  const crop = await pipelineInput(
+    frame,
+    spec("d;c", "rtsp://cam/x", { crop: { x1: 5, y1: 2, x2: 20, y2: 20 } }),
+  );
+  assert.deepEqual([crop.width, crop.height], [3, 2], "clamped to the frame");
+  assert.deepEqual([...crop.rgb!], [5, 2, 9, 6, 2, 9, 7, 2, 9, 5, 3, 9, 6, 3, 9, 7, 3, 9]);
 });

@@ -1,0 +1,173 @@
+/**
+ * `main.ts run` reads RTSP cameras as raw frames: ffmpeg writes RGB (no MJPEG encode), the pipeline
+ * takes the pixels, and a JPEG is made only for the image endpoint and saved crops. A 1280×720
+ * camera encoded with x264's defaults (B-frames, 250-frame GOP), the car-scene colour models.
+ */
+import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import { walkJpeg } from "../../src/core/jpeg.ts";
+import { zipDeterministic } from "../../src/mpta/pack.ts";
+import { fullExampleModels, fullExamplePipeline } from "../../src/testmodels/example_archives.ts";
+import { connectBackend, type Message } from "../harness/backend_client.ts";
+import { startDetector } from "../harness/detector.ts";
+import { serveFiles } from "../harness/http_files.ts";
+import { eventually } from "../harness/process.ts";
+import { startRedis } from "../harness/redis.ts";
+import { startRtspServer } from "../harness/rtsp_server.ts";
+import { childPids } from "../harness/worker_fixtures.ts";
+
+const LONG = 60_000;
+const W = 1280, H = 720;
+// The car scene of tests/harness/worker_fixtures.ts at 1280×720: the Frontal box in native pixels.
+const CAR = [Math.round(W * 0.15), Math.round(H * 0.2), Math.round(W * 0.55), Math.round(H * 0.6)];
+const FRONT = [
+  CAR[0] + Math.round(CAR[2] * 0.25),
+  CAR[1] + Math.round(CAR[3] * 0.6),
+  Math.round(CAR[2] * 0.5),
+  Math.round(CAR[3] * 0.3),
+];
+
+/** The car scene at 1280×720, 10 fps, encoded with libx264's defaults (no -bf, no -g). */
+async function defaultX264Video(dir: string): Promise<string> {
+  const path = `${dir}/car_x264_defaults.mp4`;
+  const out = await new Deno.Command("ffmpeg", {
+    args: [
+      "-hide_banner",
+      "-loglevel",
+      "error",
+      "-y",
+      "-f",
+      "lavfi",
+      "-i",
+      `color=c=black:s=${W}x${H}:r=10:d=60,` +
+      `drawbox=x=${CAR[0]}:y=${CAR[1]}:w=${CAR[2]}:h=${CAR[3]}:color=0xFF0000@1:t=fill,` +
+      `drawbox=x=${FRONT[0]}:y=${FRONT[1]}:w=${FRONT[2]}:h=${FRONT[3]}:color=0x00FF00@1:t=fill`,
+      "-c:v",
+      "libx264",
+      "-pix_fmt",
+      "yuv420p",
+      path,
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  assert.ok(out.success, new TextDecoder().decode(out.stderr));
+  return path;
+}
+
+/** The example archive with its Redis actions (saves the Frontal crop) and no PostgreSQL. */
+function redisArchive(): Uint8Array {
+  const pipeline = fullExamplePipeline() as Record<string, Record<string, unknown>>;
+  delete pipeline.postgresql;
+  pipeline.pipeline.parallelActions = [];
+  const files: Record<string, Uint8Array> = {
+    "pipeline.json": new TextEncoder().encode(JSON.stringify(pipeline)),
+  };
+  for (const [name, bytes] of Object.entries(fullExampleModels())) files[name] = bytes;
+  return zipDeterministic(files);
+}
+
+function jpegSize(bytes: Uint8Array): [number, number] {
+  const info = walkJpeg(bytes);
+  assert.ok(info !== "incomplete" && info.ok, "a complete JPEG");
+  return [info.info.width, info.info.height];
+}
+
+async function cmdline(pid: number): Promise<string[]> {
+  const raw = await Deno.readTextFile(`/proc/${pid}/cmdline`);
+  return raw.split("\0").filter((a) => a !== "");
+}
+
+Deno.test({
+  name: "run: raw frames from ffmpeg (x264 defaults): native boxes, image JPEG, crop, one ffmpeg",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    const rtsp = await startRtspServer({ file: await defaultX264Video(dir) });
+    const redis = await startRedis();
+    const files = serveFiles({ "/vehicle.mpta": redisArchive() });
+    const detector = await startDetector([
+      "run",
+      "--host",
+      "127.0.0.1",
+      "--model-dir",
+      `${dir}/models`,
+      "--spool-dir",
+      `${dir}/spool`,
+    ], { DETECTOR_REDIS_URL: redis.url });
+    const backend = await connectBackend(detector.url);
+    try {
+      const sub = (id: string, over: Record<string, unknown> = {}) => ({
+        subscriptionIdentifier: id,
+        rtspUrl: rtsp.url,
+        modelUrl: files.url("/vehicle.mpta"),
+        modelId: 7,
+        modelName: "Vehicle",
+        ...over,
+      });
+      // the crop holds the whole car, in native pixels, with a margin
+      const crop = { cropX1: CAR[0] - 40, cropY1: CAR[1] - 30, cropX2: 1000, cropY2: 620 };
+      backend.send({
+        type: "setSubscriptionList",
+        subscriptions: [sub("display-1;cam-1"), sub("display-2;cam-1", crop)],
+      });
+      for (const id of ["display-1;cam-1", "display-2;cam-1"]) {
+        const report = await backend.waitFor(
+          (m: Message) =>
+            m.type === "imageDetection" && m.subscriptionIdentifier === id &&
+            m.data.detection.carBrand !== null,
+          `a report with a brand from ${id}`,
+          LONG,
+        );
+        assert.equal(report.data.detection.carBrand, "Honda", id);
+        assert.equal(report.data.detection.bodyType, "Sedan", id);
+      }
+
+      // one ffmpeg for both subscriptions, writing raw RGB frames: no MJPEG encoder
+      const ffmpeg = await childPids(detector.pid, "ffmpeg");
+      assert.equal(ffmpeg.length, 1, "one ffmpeg for two subscriptions on one URL");
+      const args = await cmdline(ffmpeg[0]);
+      const at = (flag: string) => args[args.indexOf(flag) + 1];
+      assert.equal(at("-c:v"), "ppm", `raw frames (binary PPM): ${args.join(" ")}`);
+      assert.match(at("-vf"), /format=rgb24/);
+      assert.ok(!args.includes("mjpeg"), `no MJPEG encode: ${args.join(" ")}`);
+
+      // the image endpoint encodes a JPEG of the raw frame: whole, and cropped
+      for (const [id, size] of [["display-1;cam-1", [W, H]], ["display-2;cam-1", [848, 506]]]) {
+        const res = await fetch(`${detector.url}/camera/${encodeURIComponent(id as string)}/image`);
+        assert.equal(res.status, 200);
+        assert.equal(res.headers.get("content-type"), "image/jpeg");
+        assert.deepEqual(jpegSize(new Uint8Array(await res.arrayBuffer())), size, String(id));
+      }
+
+      // redis_save_image stored the Frontal crop, encoded from the raw pixels: boxes are native
+      const client = await redis.client();
+      const keys = await eventually(
+        async () => {
+          const k = await client.keys("inference:*");
+          return k.length ? k : undefined;
+        },
+        "a saved Frontal image in Redis",
+        LONG,
+      );
+      const saved = await client.sendCommand(["GET", keys[0]], { typeMapping: { 36: Buffer } });
+      const [w, h] = jpegSize(new Uint8Array(saved as unknown as Uint8Array));
+      assert.ok(
+        Math.abs(w - FRONT[2]) <= 8 && Math.abs(h - FRONT[3]) <= 8,
+        `saved Frontal crop ${w}x${h}, native box ${FRONT[2]}x${FRONT[3]}`,
+      );
+    } catch (err) {
+      console.error(detector.output().slice(-6000));
+      throw err;
+    } finally {
+      await backend.close();
+      const status = await detector.stop(10_000);
+      await files.close();
+      await rtsp.stop();
+      await redis.close();
+      await Deno.remove(dir, { recursive: true });
+      assert.equal(status.code, 0);
+    }
+  },
+});
