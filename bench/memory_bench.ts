@@ -77,8 +77,21 @@ async function residentBreakdown(pid: number): Promise<string> {
     .map(([n, kb]) => `${n} ${fixed(kb / 1024, 1)}`).join(", ");
 }
 
+/** `detector_process_memory_bytes` of /metrics (Deno.memoryUsage of the main thread), MiB. */
+async function jsMemory(url: string): Promise<string> {
+  try {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const kinds = [...text.matchAll(/^detector_process_memory_bytes\{kind="(\w+)"\} (\S+)$/gm)];
+    return kinds.filter(([, k]) => k !== "rss")
+      .map(([, k, v]) => `${k} ${fixed(Number(v) / 1048576, 1)}`).join(", ");
+  } catch {
+    return "/metrics not available";
+  }
+}
+
 interface Load {
   child: Child;
+  url: string;
   /** What the load was, for the report. */
   describe: () => string;
   /** Starts the steady part (clients) after the "started" sample. */
@@ -158,6 +171,7 @@ async function serveLoad(): Promise<Load> {
   let streams: Promise<void>[] = [];
   return {
     child,
+    url,
     describe: () =>
       `serve: ${patternCount} test-pattern + ${pushCount} upload + ${dirCount} folder cameras ` +
       `at ${fps} fps (640x360, ~40 KB JPEGs), ${clients} MJPEG clients, ${minutes} min; ` +
@@ -232,6 +246,7 @@ async function runLoad(): Promise<Load> {
   const reports = () => backend.received.filter((r) => r.msg.type === "imageDetection").length;
   return {
     child,
+    url,
     describe: () =>
       `run: ${cameras} subscriptions, ${width}x${height} H.264 RTSP at ${fps} fps, ` +
       `YOLOv8n-size model, ${minutes} min; ${reports()} detection reports`,
@@ -260,6 +275,7 @@ while (Date.now() < end) {
   console.error(`${sample.s} s: ${fixed(sample.rss, 1)} MiB`);
 }
 const breakdown = await residentBreakdown(pid);
+const js = await jsMemory(load.url);
 await load.stop();
 await Deno.remove(tmp, { recursive: true });
 
@@ -281,7 +297,7 @@ console.log(markdownTable(["RSS MiB", "value"], [
   [`at ${last.s} s (end)`, fixed(last.rss, 1)],
   ["growth over the second half", `${fixed(growth, 1)} %`],
 ]));
-console.log(`resident at the end (MiB): ${breakdown}`);
+console.log(`resident at the end (MiB): ${breakdown}; JS (main thread): ${js}`);
 console.log(
   "samples (s:MiB): " + samples.map((x) => `${x.s}:${Math.round(x.rss)}`).join(" "),
 );
