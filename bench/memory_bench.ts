@@ -20,7 +20,7 @@
  */
 import { type Child, spawnChild } from "../tests/harness/process.ts";
 import { benchJpeg } from "./lib/bench_frame.ts";
-import { rssMiB } from "./lib/proc_stat.ts";
+import { cpuSeconds, rssMiB } from "./lib/proc_stat.ts";
 import { fixed, machineLine, markdownTable } from "./lib/report.ts";
 import { arg } from "./lib/args.ts";
 import { zipDeterministic } from "../src/mpta/pack.ts";
@@ -266,6 +266,8 @@ const t0 = Date.now();
 samples.push({ s: 0, rss: await rssMiB(pid) });
 await sleep(5000);
 const beforeLoad = await rssMiB(pid);
+const cpu0 = await cpuSeconds(pid);
+const cpuFrom = Date.now();
 load.begin();
 const end = t0 + minutes * 60_000;
 while (Date.now() < end) {
@@ -274,6 +276,7 @@ while (Date.now() < end) {
   samples.push(sample);
   console.error(`${sample.s} s: ${fixed(sample.rss, 1)} MiB`);
 }
+const cpu = (await cpuSeconds(pid) - cpu0) / ((Date.now() - cpuFrom) / 1000) * 100;
 const breakdown = await residentBreakdown(pid);
 const js = await jsMemory(load.url);
 await load.stop();
@@ -297,6 +300,7 @@ console.log(markdownTable(["RSS MiB", "value"], [
   [`at ${last.s} s (end)`, fixed(last.rss, 1)],
   ["growth over the second half", `${fixed(growth, 1)} %`],
 ]));
+console.log(`CPU of the measured process under load: ${fixed(cpu, 0)} % of one core`);
 console.log(`resident at the end (MiB): ${breakdown}; JS (main thread): ${js}`);
 console.log(
   "samples (s:MiB): " + samples.map((x) => `${x.s}:${Math.round(x.rss)}`).join(" "),

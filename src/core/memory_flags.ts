@@ -7,6 +7,9 @@ export const MEMORY_V8_FLAGS: string[] = [
   // The young generation grows to 3 × 16 MB semi-spaces by default; frames, HTTP chunks and
   // promises of many cameras and clients are short-lived, so 1 MB spaces hold them as well.
   "--max-semi-space-size=1",
+  // Collects sooner and keeps fewer pages: frames and HTTP chunks held by dead ArrayBuffers (memory
+  // outside the JS heap that V8 only frees when it collects) go back sooner.
+  "--optimize-for-size",
 ];
 
 /** `MEMORY_V8_FLAGS` as `deno run` / `deno compile` arguments. */
