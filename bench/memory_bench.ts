@@ -9,12 +9,13 @@
  * `--mode run`: `detector run` with N subscriptions, each an H.264 RTSP camera (generated video,
  * its own RTSP server) and an archive holding the YOLOv8n-size model, driven by a scripted backend.
  *
- * Extra runtime arguments for the measured process go in `--deno-args` (e.g.
+ * The measured process runs with the program's memory flags (src/core/memory_flags.ts) unless
+ * `--bare` is given. Extra runtime arguments go in `--deno-args` (e.g.
  * `--deno-args "--v8-flags=--max-semi-space-size=1"`); the environment is passed through, so
  * `MALLOC_ARENA_MAX=8 deno run -A bench/memory_bench.ts` measures that too.
  *
  * deno run -A bench/memory_bench.ts [--mode serve] [--minutes 10] [--cameras 50] [--clients 100]
- *   [--fps 5]
+ *   [--fps 5] [--bare] [--deno-args "…"]
  * deno run -A bench/memory_bench.ts --mode run [--minutes 10] [--cameras 8] [--fps 5]
  *   [--size 1280x720] [--model PATH]
  */
@@ -37,6 +38,8 @@ const cameras = Number(arg("cameras", mode === "serve" ? "50" : "8"));
 const clients = Number(arg("clients", "100"));
 const fps = Number(arg("fps", "5"));
 const denoArgs = arg("deno-args", "").split(" ").filter((a) => a !== "");
+/** `--bare`: without the program's memory runtime flags, to measure what they take off. */
+const runtimeArgs = Deno.args.includes("--bare") ? [] : MEMORY_RUNTIME_ARGS;
 const TOKEN = "memory-bench";
 
 const mainTs = new URL("../main.ts", import.meta.url).pathname;
@@ -48,7 +51,7 @@ async function startMain(args: string[]): Promise<{ child: Child; url: string }>
   const child = spawnChild(Deno.execPath(), [
     "run",
     "-A",
-    ...MEMORY_RUNTIME_ARGS,
+    ...runtimeArgs,
     ...denoArgs,
     mainTs,
     ...args,
@@ -288,7 +291,7 @@ const peak = Math.max(...samples.map((x) => x.rss));
 const growth = (last.rss - half.rss) / half.rss * 100;
 console.log(machineLine());
 console.log(load.describe());
-const extra = [...MEMORY_RUNTIME_ARGS, ...denoArgs].join(" ");
+const extra = [...runtimeArgs, ...denoArgs].join(" ");
 const malloc = Deno.env.get("MALLOC_ARENA_MAX");
 console.log(
   `runtime: deno run ${extra}${malloc ? `, MALLOC_ARENA_MAX=${malloc}` : ""}`,
