@@ -91,8 +91,9 @@ cat >"$bin.new" <<EOF
 #!/bin/sh
 $MARK
 # Runs the detector program in $app with its own Deno; arguments and exit code pass through.
-export DENO_NO_UPDATE_CHECK=1 DENO_NO_PROMPT=1
-exec "$app/bin/deno" run -A --cached-only --frozen --config "$app/deno.json" "$app/main.ts" "\$@"
+# --v8-flags: MEMORY_V8_FLAGS of src/core/memory_flags.ts; MALLOC_ARENA_MAX: README "Memory".
+export DENO_NO_UPDATE_CHECK=1 DENO_NO_PROMPT=1 MALLOC_ARENA_MAX=\${MALLOC_ARENA_MAX:-2}
+exec "$app/bin/deno" run -A --v8-flags=--max-semi-space-size=1,--optimize-for-size --cached-only --frozen --config "$app/deno.json" "$app/main.ts" "\$@"
 EOF
 chmod 755 "$bin.new"
 mv -f "$bin.new" "$bin"

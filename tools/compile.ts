@@ -10,6 +10,8 @@
  * `DENORT_BIN` is passed through to `deno compile` (where it cannot download its runtime).
  */
 
+import { MEMORY_RUNTIME_ARGS } from "../src/core/memory_flags.ts";
+
 export type Target = "x64" | "arm64";
 
 export interface TargetInfo {
@@ -167,6 +169,7 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
   const args = [
     "compile",
     "-A",
+    ...MEMORY_RUNTIME_ARGS,
     "--self-extracting",
     ...(opts.typeCheck === false ? ["--no-check"] : []),
     "--target",

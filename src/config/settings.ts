@@ -328,14 +328,15 @@ export const settings = {
     env: "DETECTOR_MAX_BODY_MEMORY",
     type: bytes(1024, 64 * 1024 * MiB),
     default: DEFAULT_BODY_BUDGET.totalBytes,
-    help: "bytes of upload bodies held at once by all clients together; beyond it 503",
+    help: "bytes of upload bodies and push messages held at once by all clients together; " +
+      "beyond it 503 / WebSocket 1008",
   },
   maxBodyMemoryPerAddress: {
     flag: "--max-body-memory-per-address <bytes>",
     env: "DETECTOR_MAX_BODY_MEMORY_PER_ADDRESS",
     type: bytes(1024, 64 * 1024 * MiB),
     default: DEFAULT_BODY_BUDGET.perAddressBytes,
-    help: "the same for one client address; beyond it 429",
+    help: "the same for one client address; beyond it 429 / WebSocket 1008",
   },
   secretsFile: {
     flag: "--secrets-file <file>",

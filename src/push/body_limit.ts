@@ -18,7 +18,7 @@ export class BodyTooLargeError extends Error {
 export async function readBodyLimited(
   req: Request,
   limit: number,
-  remote: string,
+  address: string,
   budget: BodyBudget,
 ): Promise<Uint8Array> {
   const declared = Number(req.headers.get("content-length") ?? NaN);
@@ -37,7 +37,7 @@ export async function readBodyLimited(
       if (done) break;
       total += value.byteLength;
       if (total > limit) throw new BodyTooLargeError(limit);
-      budget.take(remote, value.byteLength);
+      budget.take(address, value.byteLength);
       taken += value.byteLength;
       chunks.push(value);
     }
@@ -46,7 +46,7 @@ export async function readBodyLimited(
     throw err;
   } finally {
     // The budget covers bytes while they arrive; the caller owns the finished body.
-    budget.give(remote, taken);
+    budget.give(address, taken);
   }
   if (chunks.length === 1) return chunks[0];
   const out = new Uint8Array(total);

@@ -10,6 +10,6 @@ export interface IngestServices {
   /** Bearer token required by the upload routes, if any. */
   uploadToken?: string;
   history?: HistoryStore;
-  /** Memory for bodies being received by all uploads together. */
+  /** Memory for bodies being received by all uploads and WebSocket pushes together. */
   budget: BodyBudget;
 }

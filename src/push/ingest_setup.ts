@@ -59,10 +59,12 @@ export async function startIngest(
     metrics: opts.metrics,
     maxCameras: opts.maxCameras,
   });
+  const budget = new BodyBudget(opts.bodyBudget ?? DEFAULT_BODY_BUDGET, opts.metrics);
   const push = new PushServer({
     secret: opts.pushSecret,
     sink,
     maxMessagesPerSecond: opts.maxMessagesPerSecond,
+    budget,
   });
   let history: HistoryStore | undefined;
   if (opts.historyDir) {
@@ -106,7 +108,7 @@ export async function startIngest(
       push,
       uploadToken: opts.uploadToken,
       history,
-      budget: new BodyBudget(opts.bodyBudget ?? DEFAULT_BODY_BUDGET, opts.metrics),
+      budget,
     },
     stop: async () => {
       push.closeAll();

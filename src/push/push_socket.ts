@@ -11,6 +11,7 @@ import { verifyPushToken } from "./push_token.ts";
 import type { PushSink } from "./push_sink.ts";
 import { LogThrottle } from "../core/mod.ts";
 import { PushRateGuard } from "./push_rate_guard.ts";
+import { type BodyBudget, BodyBudgetError } from "./body_budget.ts";
 
 export interface PushServerOptions {
   /** Server secret of the camera tokens; without it push is disabled. */
@@ -20,6 +21,11 @@ export interface PushServerOptions {
   maxConnections?: number;
   /** Messages per second taken from all connections together; 0 = no cap. */
   maxMessagesPerSecond?: number;
+  /**
+   * Memory for bodies being received, shared with uploads: a message counts from its arrival until
+   * its frames are in the cache, and bytes of an unfinished frame count while they are held.
+   */
+  budget: BodyBudget;
 }
 
 /** Default cap of WebSocket messages per second over all push connections. */
@@ -46,6 +52,7 @@ export class PushServer {
   #open = 0;
   #throttle = new LogThrottle({ windowMs: 5000 });
   #rate: PushRateGuard;
+  #budget: BodyBudget;
 
   constructor(opts: PushServerOptions) {
     this.#secret = opts.secret;
@@ -54,6 +61,7 @@ export class PushServer {
     this.#handshakeTimeoutMs = opts.handshakeTimeoutMs ?? 10_000;
     this.#maxConnections = opts.maxConnections ?? 1024;
     this.#rate = new PushRateGuard(opts.maxMessagesPerSecond ?? PUSH_MAX_MESSAGES_PER_SECOND);
+    this.#budget = opts.budget;
     opts.sink.metrics.collect(() => [{
       name: "detector_push_ws_connections",
       type: "gauge",
@@ -83,9 +91,11 @@ export class PushServer {
       this.#sink.countRejected("ws", "too_many_connections");
       return jsonError(503, `too many push connections (limit ${this.#maxConnections})`);
     }
-    const remote = remoteOf(info); // info cannot be read once the request is upgraded
+    // info cannot be read once the request is upgraded
+    const addr = info.remoteAddr as Deno.NetAddr;
+    const remote = addr.hostname ? `${addr.hostname}:${addr.port}` : "unknown";
     const { socket, response } = Deno.upgradeWebSocket(req);
-    this.#attach(socket, remote);
+    this.#attach(socket, remote, addr.hostname ?? "unknown");
     return response;
   }
 
@@ -100,16 +110,23 @@ export class PushServer {
     }
   }
 
-  #attach(socket: WebSocket, remote: string): void {
+  #attach(socket: WebSocket, remote: string, address: string): void {
     socket.binaryType = "arraybuffer";
     const parser = new PushStreamParser(this.#sink.maxFrameBytes);
     let camera: string | undefined;
     let closed = false;
     let frames = 0;
     const rate = this.#rate.open();
+    /** Bytes of this connection counted in the body budget. */
+    let held = 0;
+    const release = () => {
+      this.#budget.give(address, held);
+      held = 0;
+    };
     const refuse = (reason: string, code: number, message: string) => {
       if (closed) return;
       closed = true;
+      release();
       this.#sink.countRejected("ws", reason);
       const suppressed = this.#throttle.pass(`ws:${reason}:${remote}`);
       if (suppressed !== undefined) {
@@ -158,6 +175,13 @@ export class PushServer {
       } else {
         bytes = new Uint8Array(e.data as ArrayBuffer);
       }
+      try {
+        this.#budget.take(address, bytes.byteLength);
+      } catch (err) {
+        if (!(err instanceof BodyBudgetError)) throw err;
+        return refuse(err.scope === "global" ? "busy" : "address_busy", CLOSE_POLICY, err.message);
+      }
+      held += bytes.byteLength;
       let events;
       try {
         events = parser.push(bytes);
@@ -189,9 +213,13 @@ export class PushServer {
         frames++;
         this.#sink.put(camera!, ev.jpeg, "ws", check.info);
       }
+      // Delivered frames are the cache's now; bytes the parser still holds keep counting.
+      this.#budget.give(address, held - parser.buffered);
+      held = parser.buffered;
     };
     socket.onclose = (e: CloseEvent) => {
       clearTimeout(timer);
+      release();
       this.#rate.close();
       if (this.#sockets.delete(socket)) this.#open--;
       if (closed) return;
@@ -214,9 +242,4 @@ export class PushServer {
       // onclose follows and does the bookkeeping
     };
   }
-}
-
-function remoteOf(info: Deno.ServeHandlerInfo): string {
-  const addr = info.remoteAddr as Deno.NetAddr;
-  return addr.hostname ? `${addr.hostname}:${addr.port}` : "unknown";
 }

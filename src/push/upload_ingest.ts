@@ -45,11 +45,11 @@ function bearerOk(req: Request, token: string): boolean {
 async function body(
   req: Request,
   limit: number,
-  remote: string,
+  address: string,
   budget: BodyBudget,
 ): Promise<Uint8Array> {
   try {
-    return await readBodyLimited(req, limit, remote, budget);
+    return await readBodyLimited(req, limit, address, budget);
   } catch (err) {
     if (err instanceof BodyTooLargeError) throw new UploadError(413, "too_big", err.message);
     if (err instanceof BodyBudgetError) {
@@ -90,12 +90,12 @@ async function imageFromField(form: FormData): Promise<Uint8Array> {
 async function readUpload(
   req: Request,
   maxBytes: number,
-  remote: string,
+  address: string,
   budget: BodyBudget,
 ): Promise<{ bytes: Uint8Array; form?: FormData }> {
   const type = mediaType(req);
   if (type === "multipart/form-data") {
-    const form = await formOf(req, await body(req, maxBytes + ENVELOPE_BYTES, remote, budget));
+    const form = await formOf(req, await body(req, maxBytes + ENVELOPE_BYTES, address, budget));
     return { bytes: await imageFromField(form), form };
   }
   const jsonLimit = Math.ceil(maxBytes / 3) * 4 + ENVELOPE_BYTES;
@@ -108,7 +108,7 @@ async function readUpload(
       `Content-Type "${type}" is not accepted: ${ACCEPTED}`,
     );
   }
-  const bytes = await body(req, isRaw ? maxBytes : jsonLimit, remote, budget);
+  const bytes = await body(req, isRaw ? maxBytes : jsonLimit, address, budget);
   if (isJson || (!isRaw && bytes[0] === 0x7b)) {
     const decoded = decodeJsonImage(new TextDecoder().decode(bytes));
     if (!decoded.ok) throw new UploadError(400, decoded.reason, decoded.message);
@@ -123,7 +123,7 @@ export async function handleUpload(
   req: Request,
   from: CameraFrom,
   opts: UploadOptions,
-  remote: string,
+  { remote, address }: { remote: string; address: string },
 ): Promise<Response> {
   const sink = opts.sink;
   let camera = "path" in from ? from.path : undefined;
@@ -133,7 +133,7 @@ export async function handleUpload(
       throw new UploadError(401, "unauthorized", "missing or wrong Authorization: Bearer token");
     }
     if (camera !== undefined) checkCamera(sink, camera);
-    const { bytes, form } = await readUpload(req, sink.maxFrameBytes, remote, opts.budget);
+    const { bytes, form } = await readUpload(req, sink.maxFrameBytes, address, opts.budget);
     if (camera === undefined) {
       const field = (from as { field: string }).field;
       const value = form?.get(field);

@@ -3,6 +3,7 @@
  * `detector` command runs outside the checkout with a bare PATH, its exit codes pass through,
  * every unit passes `systemd-analyze verify`, and `--uninstall` removes what was installed.
  */
+import { MEMORY_RUNTIME_ARGS } from "../../src/core/memory_flags.ts";
 import assert from "node:assert/strict";
 import { freePort } from "../harness/ports.ts";
 import { spawnChild } from "../harness/process.ts";
@@ -80,6 +81,11 @@ Deno.test("install.sh --prefix: a working detector command, verified units, clea
       const health = await fetch(`http://127.0.0.1:${port}/healthz`);
       assert.equal(health.status, 200);
       assert.deepEqual((await health.json()).status, "ok");
+      // the command runs the program with the memory settings (README "Memory of serve and run")
+      const environ = await Deno.readTextFile(`/proc/${serve.pid}/environ`);
+      assert.ok(environ.split("\0").includes("MALLOC_ARENA_MAX=2"), "MALLOC_ARENA_MAX=2 is set");
+      const cmdline = (await Deno.readTextFile(`/proc/${serve.pid}/cmdline`)).split("\0");
+      for (const a of MEMORY_RUNTIME_ARGS) assert.ok(cmdline.includes(a), cmdline.join(" "));
     } finally {
       assert.equal((await serve.stop(10_000)).code, 0, serve.output());
     }
