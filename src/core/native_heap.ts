@@ -12,12 +12,12 @@ export const MMAP_THRESHOLD_BYTES = 64 * 1024;
  * so decoded images and encode buffers end up in its heaps, where they fragment and are not
  * returned; a fixed threshold keeps them in mappings of their own. What is freed in the heaps
  * anyway goes back with `malloc_trim(0)` every 30 s. Not glibc (musl, macOS), no FFI permission,
- * or MALLOC_MMAP_THRESHOLD_ set: only what applies.
+ * or the threshold already chosen in the environment (`keepThreshold`): only what applies.
  *
  * The number of glibc arenas cannot be bounded from here (glibc fixes it before the program
  * runs): MALLOC_ARENA_MAX=2 in the environment does that (README "Memory").
  */
-export function boundNativeHeap(): void {
+export function boundNativeHeap(opts: { keepThreshold?: boolean } = {}): void {
   if (Deno.build.os !== "linux") return;
   let libc: Deno.DynamicLibrary<{
     malloc_trim: { parameters: ["usize"]; result: "i32" };
@@ -32,7 +32,7 @@ export function boundNativeHeap(): void {
     logger("memory").debug("glibc malloc tuning not available", { error: String(err) });
     return;
   }
-  if (Deno.env.get("MALLOC_MMAP_THRESHOLD_") === undefined) {
+  if (!opts.keepThreshold) {
     libc.symbols.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES);
   }
   const timer = setInterval(() => libc.symbols.malloc_trim(0n), TRIM_EVERY_MS);
