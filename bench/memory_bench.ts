@@ -24,11 +24,10 @@ import { benchJpeg } from "./lib/bench_frame.ts";
 import { cpuSeconds, rssMiB } from "./lib/proc_stat.ts";
 import { fixed, machineLine, markdownTable } from "./lib/report.ts";
 import { arg } from "./lib/args.ts";
-import { zipDeterministic } from "../src/mpta/pack.ts";
 import { connectBackend } from "../tests/harness/backend_client.ts";
 import { type RtspServer, startRtspServer } from "../tests/harness/rtsp_server.ts";
 import { makeTestVideo } from "../tests/harness/video.ts";
-import { benchDetector } from "./lib/bench_models.ts";
+import { benchDetector, writeDetectorArchive } from "./lib/bench_models.ts";
 import { MEMORY_RUNTIME_ARGS } from "../src/core/memory_flags.ts";
 
 const mode = arg("mode", "serve");
@@ -195,22 +194,7 @@ async function runLoad(): Promise<Load> {
   const modelPath = arg("model", "");
   const model = modelPath ? await Deno.readFile(modelPath) : (await benchDetector()).bytes;
   const archive = `${tmp}/yolov8n.mpta`;
-  await Deno.writeFile(
-    archive,
-    zipDeterministic({
-      "pipeline.json": new TextEncoder().encode(JSON.stringify({
-        pipeline: {
-          modelId: "yolov8n",
-          modelFile: "yolov8n.onnx",
-          minConfidence: 0.25,
-          triggerClasses: ["person", "car", "truck", "bus", "bicycle", "motorcycle"],
-          branches: [],
-          actions: [],
-        },
-      })),
-      "yolov8n.onnx": model,
-    }),
-  );
+  await writeDetectorArchive(archive, model);
   const video = await makeTestVideo({ width, height, fps, seconds: 120 });
   const servers: RtspServer[] = [];
   for (let i = 0; i < cameras; i++) servers.push(await startRtspServer({ file: video }));

@@ -10,7 +10,6 @@
  *
  * deno run -A bench/worker_bench.ts [--seconds 20] [--cameras 1,2,4,8] [--model PATH]
  */
-import { zipDeterministic } from "../src/mpta/pack.ts";
 import { connectBackend, type Message } from "../tests/harness/backend_client.ts";
 import { startDetector } from "../tests/harness/detector.ts";
 import { type RtspServer, startRtspServer } from "../tests/harness/rtsp_server.ts";
@@ -19,7 +18,7 @@ import { childPids } from "../tests/harness/worker_fixtures.ts";
 import { cpuSeconds } from "./lib/proc_stat.ts";
 import { fixed, machineLine, markdownTable, percentile } from "./lib/report.ts";
 import { arg } from "./lib/args.ts";
-import { benchDetector } from "./lib/bench_models.ts";
+import { benchDetector, writeDetectorArchive } from "./lib/bench_models.ts";
 import * as ort from "onnxruntime-node";
 
 const seconds = Number(arg("seconds", "20"));
@@ -57,22 +56,7 @@ async function floorFps(): Promise<number> {
 
 const dir = await Deno.makeTempDir({ prefix: "worker_bench_" });
 const archivePath = `${dir}/yolov8n.mpta`;
-await Deno.writeFile(
-  archivePath,
-  zipDeterministic({
-    "pipeline.json": new TextEncoder().encode(JSON.stringify({
-      pipeline: {
-        modelId: "yolov8n",
-        modelFile: "yolov8n.onnx",
-        minConfidence: 0.25,
-        triggerClasses: ["person", "car", "truck", "bus", "bicycle", "motorcycle"],
-        branches: [],
-        actions: [],
-      },
-    })),
-    "yolov8n.onnx": model,
-  }),
-);
+await writeDetectorArchive(archivePath, model);
 const video = await makeTestVideo({
   width: 1920,
   height: 1080,

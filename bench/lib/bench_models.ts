@@ -7,6 +7,7 @@
  * (e.g. real exports), DETECTOR_BENCH_FRAME at another 1080p JPEG.
  */
 import { letterbox, resizeForClassify } from "../../src/inference/preprocess.ts";
+import { zipDeterministic } from "../../src/mpta/pack.ts";
 import {
   buildYoloV8nClassifier,
   buildYoloV8nDetector,
@@ -103,4 +104,24 @@ export async function benchClassifier(): Promise<BenchModel> {
       const data = await resizeForClassify({ jpeg }, 224, 224);
       return buildYoloV8nClassifier({ calibration: { size: 224, data } });
     });
+}
+
+/** Writes a `.mpta` whose root is `model` detecting vehicles and people (no branches, no actions). */
+export async function writeDetectorArchive(path: string, model: Uint8Array): Promise<void> {
+  await Deno.writeFile(
+    path,
+    zipDeterministic({
+      "pipeline.json": new TextEncoder().encode(JSON.stringify({
+        pipeline: {
+          modelId: "yolov8n",
+          modelFile: "yolov8n.onnx",
+          minConfidence: 0.25,
+          triggerClasses: ["person", "car", "truck", "bus", "bicycle", "motorcycle"],
+          branches: [],
+          actions: [],
+        },
+      })),
+      "yolov8n.onnx": model,
+    }),
+  );
 }
