@@ -375,6 +375,13 @@ export const settings = {
     defaultText: "all cores",
     help: "cores shared by every inference session of the process",
   },
+  modelInstances: {
+    env: "DETECTOR_MODEL_INSTANCES",
+    type: int(1, 64),
+    defaultText: "1 per core up to 2 cores, then 1 per 2 cores up to 4",
+    help: "instances of each pipeline's detector, running different frames at once and sharing " +
+      "the thread budget (each costs the model's memory again); `detect` always uses one",
+  },
   ortSpinning: {
     env: "DETECTOR_ORT_SPINNING",
     type: onOff,

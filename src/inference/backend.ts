@@ -14,8 +14,10 @@ export interface TensorData {
 }
 
 export interface SessionOptions {
-  /** Intra-op threads; default: all cores of the thread budget. */
+  /** Intra-op threads (of each instance); default: all cores of the thread budget. */
   threads?: number;
+  /** Instances of the model, each running its own input at the same time (default 1). */
+  instances?: number;
   /**
    * Intra-op threads spin-wait for work between parallel sections (ONNX Runtime's default, native
    * only). Off by default: spinning threads of sessions that run at once take the cores from each
@@ -38,6 +40,8 @@ export interface BackendSession {
   readonly backend: BackendName;
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
+  /** Runs that execute at once (instances of the model); 1 when absent. */
+  readonly parallelRuns?: number;
   /** Runs the graph; returns every output by name. */
   run(inputs: Record<string, TensorData>): Promise<Record<string, TensorData>>;
   dispose(): Promise<void>;

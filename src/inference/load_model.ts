@@ -23,6 +23,7 @@ class BaseModel {
   readonly inputWidth: number;
   readonly inputHeight: number;
   readonly backend: BackendName;
+  readonly parallelRuns: number;
   /** What was read from the ONNX file. */
   readonly description: ModelDescription;
   protected session: BackendSession;
@@ -33,6 +34,7 @@ class BaseModel {
     this.inputWidth = desc.inputWidth;
     this.inputHeight = desc.inputHeight;
     this.backend = session.backend;
+    this.parallelRuns = session.parallelRuns ?? 1;
     this.session = session;
   }
 
@@ -102,6 +104,7 @@ export async function loadModel(onnx: Uint8Array, opts: ModelLoadOptions = {}): 
   });
   const session = await createSession(onnx, opts.backend ?? "auto", {
     threads: opts.threads,
+    instances: opts.instances,
     spinning: opts.spinning,
     budget: opts.budget,
     cuda: opts.cuda,

@@ -14,6 +14,9 @@ export class BackendUnavailableError extends Error {}
 /** The model did not load or run. */
 export class SessionError extends Error {}
 
+/** Runs a session (or a pool of instances) lets wait before it refuses more. */
+export const MAX_QUEUED_RUNS = 16;
+
 type Pending = { resolve: (r: WorkerReply & { ok: true }) => void; reject: (e: Error) => void };
 
 const workerUrl = new URL("./session_worker.ts", import.meta.url);
@@ -82,7 +85,7 @@ export class WorkerSession implements BackendSession {
     model: Uint8Array,
     opts: SessionOptions & { maxQueued?: number },
   ): Promise<WorkerSession> {
-    const s = new WorkerSession(backend, opts.maxQueued ?? 16, opts.metrics);
+    const s = new WorkerSession(backend, opts.maxQueued ?? MAX_QUEUED_RUNS, opts.metrics);
     try {
       const budget = opts.budget === undefined ? processThreadBudget() : opts.budget;
       const all = budget?.size ?? navigator.hardwareConcurrency ?? 1;
