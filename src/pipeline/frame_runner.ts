@@ -160,7 +160,7 @@ export class FrameRunner implements PipelineRunner {
         prepared,
       );
       detected.catch(() => {}); // the error is raised where the frame is run
-      return { ...frame, detected };
+      return { ...frame, prepared, detected };
     } catch {
       return frame; // a malformed frame fails in run, with its error
     }
