@@ -6,6 +6,9 @@
  * floor's frames/s: detection only ≥ 0.90×, with the two branches ≥ 0.80×. CPU per frame is the
  * process's (ffmpeg's decoding not included).
  *
+ * Each pipeline runs with one detector instance (all threads) and with the default instances
+ * (`modelInstances`: 2 on 2 cores, each with its share of the threads), one after the other.
+ *
  * Models: generated (bench/lib/bench_models.ts) or DETECTOR_BENCH_DET_MODEL /
  * DETECTOR_BENCH_CLS_MODEL. DETECTOR_BENCH_SECONDS (default 8) sets the video length,
  * DETECTOR_BENCH_THREADS (default: the thread budget's choice) the threads per model.
@@ -14,6 +17,7 @@
  */
 import * as ort from "onnxruntime-node";
 import { loadModel } from "../src/inference/load_model.ts";
+import { modelInstances } from "../src/inference/session_pool.ts";
 import { zipDeterministic } from "../src/mpta/pack.ts";
 import { runReplay } from "../src/replay/replay.ts";
 import { Metrics } from "../src/core/metrics.ts";
@@ -110,65 +114,72 @@ try {
 
   const rows: (string | number)[][] = [];
   const notes: string[] = [];
+  const instanceOptions = [...new Set([1, modelInstances(navigator.hardwareConcurrency)])];
   for (const [name, spec] of Object.entries(archives)) {
-    const mpta = `${dir}/${name.replace(/\W+/g, "_")}.mpta`;
-    await Deno.writeFile(
-      mpta,
-      zipDeterministic({
-        "pipeline.json": new TextEncoder().encode(JSON.stringify(spec)),
-        "det.onnx": det,
-        "cls.onnx": cls,
-      }),
-    );
-    const out = `${dir}/${name.replace(/\W+/g, "_")}.jsonl`;
-    // the floor right before each replay, so both see the same machine load
-    const floorMs = await bareMs();
-    const cpu0 = await cpuSeconds(Deno.pid);
-    const { summary } = await runReplay({
-      video,
-      mpta,
-      realtime: false,
-      every: 1,
-      out,
-      dryRun: true,
-      tracking: "bytetrack",
-      sessionCooldownMs: 2000,
-      spoolDir: `${dir}/spool`,
-      metrics: new Metrics(),
-      backend: "native",
-      threads: threadsEnv ? threads : undefined,
-      size: "model",
-      camera: "bench",
-      display: "bench",
-      drainTimeoutMs: 0,
-      progress: false,
-      log: { debug() {}, info() {}, warn: console.warn, error: console.error },
-    });
-    const cpuMs = ((await cpuSeconds(Deno.pid)) - cpu0) / summary.processed * 1000;
-    const lines = (await Deno.readTextFile(out)).trim().split("\n").map((l) => JSON.parse(l));
-    const withBranches = lines.filter((l) => Object.keys(l.branches ?? {}).length === 2).length;
-    const target = TARGETS[name];
-    const ratio = summary.fps * floorMs / 1000;
-    rows.push([
-      `replay: ${name}`,
-      fixed(1000 / summary.fps, 1),
-      fixed(summary.fps, 1),
-      `${fixed(1000 / floorMs, 1)} (${fixed(floorMs, 1)} ms)`,
-      `${fixed(ratio, 2)}×`,
-      `≥ ${fixed(target, 2)}×`,
-      ratio >= target ? "yes" : "no",
-      fixed(cpuMs, 0),
-    ]);
-    notes.push(
-      `${name}: ${summary.processed}/${frames} frames; detect p50 ${
-        fixed(summary.stages.detect?.p50 ?? 0, 1)
-      } ms` +
-        (name.includes("branches")
-          ? `, branches p50 ${
-            fixed(summary.stages.branches?.p50 ?? 0, 1)
-          } ms, both branches ran on ${withBranches}/${lines.length} frames`
-          : ""),
-    );
+    for (const instances of instanceOptions) {
+      const label = `${name}, ${instances} instance${instances > 1 ? "s" : ""}`;
+      const mpta = `${dir}/${name.replace(/\W+/g, "_")}.mpta`;
+      await Deno.writeFile(
+        mpta,
+        zipDeterministic({
+          "pipeline.json": new TextEncoder().encode(JSON.stringify(spec)),
+          "det.onnx": det,
+          "cls.onnx": cls,
+        }),
+      );
+      const out = `${dir}/${name.replace(/\W+/g, "_")}.jsonl`;
+      // the floor right before each replay, so both see the same machine load
+      const floorMs = await bareMs();
+      const cpu0 = await cpuSeconds(Deno.pid);
+      const { summary } = await runReplay({
+        video,
+        mpta,
+        realtime: false,
+        every: 1,
+        out,
+        dryRun: true,
+        tracking: "bytetrack",
+        sessionCooldownMs: 2000,
+        spoolDir: `${dir}/spool`,
+        metrics: new Metrics(),
+        backend: "native",
+        threads: threadsEnv ? threads : undefined,
+        instances,
+        size: "model",
+        camera: "bench",
+        display: "bench",
+        drainTimeoutMs: 0,
+        progress: false,
+        log: { debug() {}, info() {}, warn: console.warn, error: console.error },
+      });
+      const cpuMs = ((await cpuSeconds(Deno.pid)) - cpu0) / summary.processed * 1000;
+      const lines = (await Deno.readTextFile(out)).trim().split("\n").map((l) => JSON.parse(l));
+      const inOrder = lines.every((l, i) => i === 0 || l.frame > lines[i - 1].frame);
+      if (!inOrder) throw new Error(`${label}: output lines are not in frame order`);
+      const withBranches = lines.filter((l) => Object.keys(l.branches ?? {}).length === 2).length;
+      const target = TARGETS[name];
+      const ratio = summary.fps * floorMs / 1000;
+      rows.push([
+        `replay: ${label}`,
+        fixed(1000 / summary.fps, 1),
+        fixed(summary.fps, 1),
+        `${fixed(1000 / floorMs, 1)} (${fixed(floorMs, 1)} ms)`,
+        `${fixed(ratio, 2)}×`,
+        `≥ ${fixed(target, 2)}×`,
+        ratio >= target ? "yes" : "no",
+        fixed(cpuMs, 0),
+      ]);
+      notes.push(
+        `${label}: ${summary.processed}/${frames} frames; detect p50 ${
+          fixed(summary.stages.detect?.p50 ?? 0, 1)
+        } ms` +
+          (name.includes("branches")
+            ? `, branches p50 ${
+              fixed(summary.stages.branches?.p50 ?? 0, 1)
+            } ms, both branches ran on ${withBranches}/${lines.length} frames`
+            : ""),
+      );
+    }
   }
 
   console.log(machineLine());

@@ -366,8 +366,9 @@ export const settings = {
     env: "DETECTOR_THREADS",
     file: ["threads"],
     type: int(1, 256),
-    defaultText: "the budget; branches that run at once share it",
-    help: "inference threads per model",
+    defaultText: "the budget, split between the detector's instances " +
+      "(DETECTOR_MODEL_INSTANCES); branches that run at once share it",
+    help: "inference threads per model (per instance)",
   },
   threadBudget: {
     env: "DETECTOR_THREAD_BUDGET",

@@ -39,6 +39,8 @@ export interface ReplayOptions {
   writes?: Pick<RunnerOptions, "redisUrl" | "postgresUrl" | "spoolMaxEntries" | "spoolMaxBytes">;
   backend: BackendChoice;
   threads?: number;
+  /** Instances of the root model (default: the process setting, see `modelInstances`). */
+  instances?: number;
   /** Analysis size: "model" (fit into the root model's input, default), "full", or WxH. */
   size: "model" | "full" | { width: number; height: number };
   camera: string;
@@ -95,6 +97,7 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplayOutcome> {
   const runner = await FrameRunner.create(archive, {
     backend: opts.backend,
     threads: opts.threads,
+    instances: opts.instances,
     spoolDir: opts.spoolDir,
     ...opts.writes,
     tracking: opts.tracking,
