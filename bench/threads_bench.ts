@@ -10,7 +10,7 @@
  * branches of one frame while the next frames are detected, as `replay` does). Also the memory
  * (RSS) each extra detector instance costs.
  *
- * deno run -A bench/threads_bench.ts [--frames 30] [--rounds 2] [--only <text in option names>]
+ * deno run -A bench/threads_bench.ts [--frames 30] [--rounds 2] [--only <texts in option names, comma-separated>]
  */
 import * as ort from "onnxruntime-node";
 import type { BackendSession } from "../src/inference/backend.ts";
@@ -182,7 +182,8 @@ const allOptions: Option[] = [
   },
 ];
 
-const options = allOptions.filter((o) => o.name.includes(only));
+/** `--only a,b`: the options whose name contains one of these texts. */
+const options = allOptions.filter((o) => only.split(",").some((t) => o.name.includes(t)));
 
 const detInput = () => ({
   data: new Float32Array(3 * 640 * 640).fill(0.45),
@@ -332,15 +333,19 @@ async function instanceMemory(n: number): Promise<{ first: number; extra: number
 }
 
 const memory = await instanceMemory(3);
-const results = new Map<string, { fps: number[]; cpu: number[] }>();
-const floors: number[] = [];
+const results = new Map<string, { fps: number[]; ratio: number[]; cpu: number[] }>();
+// The floor is measured between options, and each option is compared with the floors right
+// before and after it: the load of a shared machine changes within a run.
+const floors: number[] = [await bare()];
 for (let r = 0; r < rounds; r++) {
-  floors.push(await bare());
   for (const o of options) {
     console.error(`round ${r + 1}/${rounds}: ${o.name}`);
     const m = await measure(o);
-    const entry = results.get(o.name) ?? { fps: [], cpu: [] };
+    const before = floors[floors.length - 1];
+    floors.push(await bare());
+    const entry = results.get(o.name) ?? { fps: [], ratio: [], cpu: [] };
     entry.fps.push(m.fps);
+    entry.ratio.push(m.fps / ((before + floors[floors.length - 1]) / 2));
     entry.cpu.push(m.cpuPerFrame);
     results.set(o.name, entry);
   }
@@ -351,7 +356,8 @@ const floor = mean(floors);
 console.log(machineLine());
 console.log(
   `detector ${det.origin} (${det.path}), classifier ${cls.origin}; ${frames} frames per option, ` +
-    `${rounds} rounds (mean); floor: bare detector session.run, ${cores} threads, main thread: ` +
+    `${rounds} rounds (mean); floor: bare detector session.run, ${cores} threads, main thread, ` +
+    "measured between options (each option's ratio is to the floors before and after it): " +
     `${fixed(floor, 1)} frames/s (${fixed(1000 / floor, 1)} ms); memory (RSS after a run): ` +
     `first detector session +${fixed(memory.first, 0)} MB, each further instance ` +
     `+${fixed(memory.extra, 0)} MB\n`,
@@ -372,7 +378,7 @@ console.log(markdownTable(
       `${o.instances ?? 1} × ${o.detThreads}`,
       o.branches === "none" ? "–" : o.clsThreads,
       fixed(mean(e.fps), 1),
-      fixed(mean(e.fps) / floor, 2),
+      fixed(mean(e.ratio), 2),
       fixed(mean(e.cpu), 0),
     ];
   }),
