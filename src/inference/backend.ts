@@ -42,7 +42,10 @@ export interface BackendSession {
   readonly outputNames: readonly string[];
   /** Runs that execute at once (instances of the model); 1 when absent. */
   readonly parallelRuns?: number;
-  /** Runs the graph; returns every output by name. */
+  /**
+   * Runs the graph; returns every output by name. Input buffers may be moved to another thread:
+   * after the run, use only the `data` each input holds then (it may be a new view).
+   */
   run(inputs: Record<string, TensorData>): Promise<Record<string, TensorData>>;
   dispose(): Promise<void>;
 }

@@ -18,6 +18,9 @@ import type {
   PreparedImage,
 } from "./types.ts";
 
+/** Input tensors kept for reuse per model (frames prepared ahead each hold one meanwhile). */
+const MAX_SPARE_TENSORS = 4;
+
 class BaseModel {
   readonly classNames: string[];
   readonly inputWidth: number;
@@ -38,11 +41,17 @@ class BaseModel {
     this.session = session;
   }
 
+  /** Input tensors handed back by finished runs, for the next inputs. */
+  protected spare: Float32Array[] = [];
+
   protected async runTensor(tensor: Float32Array) {
     const d = this.description;
-    const outputs = await this.session.run({
-      [d.inputName]: { data: tensor, dims: [1, 3, d.inputHeight, d.inputWidth] },
-    });
+    const input = { data: tensor, dims: [1, 3, d.inputHeight, d.inputWidth] };
+    const outputs = await this.session.run({ [d.inputName]: input });
+    const size = 3 * d.inputHeight * d.inputWidth;
+    if (input.data.length === size && this.spare.length < MAX_SPARE_TENSORS) {
+      this.spare.push(input.data);
+    }
     const out = outputs[d.outputName];
     if (!out) throw new Error(`model produced no output "${d.outputName}"`);
     return out;
@@ -63,7 +72,12 @@ class OnnxDetectionModel extends BaseModel implements DetectionModel {
   }
 
   async prepare(image: ImageInput): Promise<PreparedImage> {
-    const { tensor, box } = await letterbox(image, this.inputWidth, this.inputHeight);
+    const { tensor, box } = await letterbox(
+      image,
+      this.inputWidth,
+      this.inputHeight,
+      this.spare.pop(),
+    );
     return { model: this, tensor, letterbox: box };
   }
 

@@ -109,6 +109,7 @@ export async function letterbox(
   image: ImageInput,
   inW: number,
   inH: number,
+  reuse?: Float32Array,
 ): Promise<{ tensor: Float32Array; box: Letterbox }> {
   const { width, height } = ("jpeg" in image ? jpegSize(image.jpeg) : undefined) ??
     await imageSize(image);
@@ -127,14 +128,14 @@ export async function letterbox(
   }
   const rgb = new Uint8Array(data.buffer, data.byteOffset, data.length);
   return {
-    tensor: letterboxToNchw(rgb, g.w, g.h, inW, inH, g.left, g.top),
+    tensor: letterboxToNchw(rgb, g.w, g.h, inW, inH, g.left, g.top, reuse),
     box: { scaleX: g.w / width, scaleY: g.h / height, padX: g.left, padY: g.top, width, height },
   };
 }
 
 /**
  * Packed RGB of `w`×`h` → planar float32 (CHW) / 255 of `inW`×`inH`, the picture at
- * (`left`, `top`), the rest PAD_VALUE grey.
+ * (`left`, `top`), the rest PAD_VALUE grey; written into `reuse` when it has the right length.
  */
 export function letterboxToNchw(
   rgb: Uint8Array,
@@ -144,9 +145,10 @@ export function letterboxToNchw(
   inH: number,
   left: number,
   top: number,
+  reuse?: Float32Array,
 ): Float32Array {
   const plane = inW * inH;
-  const out = new Float32Array(3 * plane);
+  const out = reuse?.length === 3 * plane ? reuse : new Float32Array(3 * plane);
   if (w !== inW || h !== inH) out.fill(LUT[PAD_VALUE]);
   const r = out.subarray(0, plane);
   const g = out.subarray(plane, 2 * plane);

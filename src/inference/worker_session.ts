@@ -133,7 +133,10 @@ export class WorkerSession implements BackendSession {
     });
   }
 
-  /** Runs the graph. Input buffers are transferred to the worker (unusable afterwards). */
+  /**
+   * Runs the graph. Input buffers are transferred to the worker; when the run succeeds they come
+   * back (each input's `data` is set again, same contents) so the caller can reuse them.
+   */
   run(inputs: Record<string, TensorData>): Promise<Record<string, TensorData>> {
     if (this.#queued >= this.maxQueued) {
       this.metrics?.inc("detector_inference_dropped_total", "Inference runs refused: queue full", {
@@ -147,6 +150,9 @@ export class WorkerSession implements BackendSession {
       try {
         const transfer = Object.values(inputs).map((t) => t.data.buffer as ArrayBuffer);
         const r = await this.#request({ id: 0, type: "run", inputs }, transfer);
+        for (const [name, data] of Object.entries(r.inputs ?? {})) {
+          if (inputs[name]) inputs[name].data = data;
+        }
         return r.outputs ?? {};
       } finally {
         release?.();

@@ -136,3 +136,36 @@ Deno.test("JPEG size from the frame header matches sharp; other bytes fall back"
   const { box } = await letterbox({ jpeg: png }, 640, 640);
   assert.deepEqual([box.width, box.height, box.padY], [1280, 720, 140]);
 });
+
+Deno.test("a run hands its input buffer back, same contents; a model reuses it", async () => {
+  const onnx = buildColourDetector({ layout: "yolov8" });
+  const s = await createSession(onnx, "native", { threads: 1, budget: null });
+  try {
+    const data = rgbToNchw(colourFrameRgb(CAR_SCENE).rgb, 1280, 720).subarray(0, 3 * 640 * 640);
+    const copy = data.slice();
+    const input = { data, dims: [1, 3, 640, 640] };
+    await s.run({ [s.inputNames[0]]: input });
+    assert.equal(data.length, 0, "the buffer went to the worker");
+    assert.deepEqual(input.data, copy);
+  } finally {
+    await s.dispose();
+  }
+  // a reused tensor is written whole: a portrait frame after a landscape one (other grey bars)
+  const portrait = colourFrameRgb({
+    width: 720,
+    height: 1280,
+    rects: [{ box: [100, 500, 620, 900], rgb: [250, 10, 100] }],
+  });
+  const fresh = await loadModel(onnx, { backend: "native", threads: 1 }) as DetectionModel;
+  const m = await loadModel(onnx, { backend: "native", threads: 1 }) as DetectionModel;
+  try {
+    const want = await fresh.detect(portrait, { minConfidence: 0.3 });
+    assert.ok(want.length > 0);
+    const first = await m.prepare!(colourFrameRgb(CAR_SCENE));
+    await m.detectPrepared!(first, { minConfidence: 0.5 });
+    assert.equal(first.tensor.length, 0, "the first tensor went to the worker");
+    assert.deepEqual(await m.detect(portrait, { minConfidence: 0.3 }), want);
+  } finally {
+    await Promise.all([m.dispose(), fresh.dispose()]);
+  }
+});
