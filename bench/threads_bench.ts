@@ -10,7 +10,7 @@
  * branches of one frame while the next frames are detected, as `replay` does). Also the memory
  * (RSS) each extra detector instance costs.
  *
- * deno run -A bench/threads_bench.ts [--frames 30] [--rounds 2] [--only <texts in option names, comma-separated>]
+ * deno run -A bench/threads_bench.ts [--frames 30] [--rounds 2] [--only "<text>|<text>…"] (options whose name contains one)
  */
 import * as ort from "onnxruntime-node";
 import type { BackendSession } from "../src/inference/backend.ts";
@@ -182,8 +182,8 @@ const allOptions: Option[] = [
   },
 ];
 
-/** `--only a,b`: the options whose name contains one of these texts. */
-const options = allOptions.filter((o) => only.split(",").some((t) => o.name.includes(t)));
+/** `--only "a|b"`: the options whose name contains one of these texts. */
+const options = allOptions.filter((o) => only.split("|").some((t) => o.name.includes(t)));
 
 const detInput = () => ({
   data: new Float32Array(3 * 640 * 640).fill(0.45),
