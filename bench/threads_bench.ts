@@ -10,7 +10,8 @@
  * branches of one frame while the next frames are detected, as `replay` does). Also the memory
  * (RSS) each extra detector instance costs.
  *
- * deno run -A bench/threads_bench.ts [--frames 30] [--rounds 2] [--only "<text>|<text>…"] (options whose name contains one)
+ * deno run -A bench/threads_bench.ts [--frames 30] [--rounds 2] [--only "<text>|<text>…"]
+ * (--only: the options whose name contains one of the texts)
  */
 import * as ort from "onnxruntime-node";
 import type { BackendSession } from "../src/inference/backend.ts";
