@@ -366,9 +366,9 @@ export const settings = {
     env: "DETECTOR_THREADS",
     file: ["threads"],
     type: int(1, 256),
-    defaultText: "the budget, split between the detector's instances " +
-      "(DETECTOR_MODEL_INSTANCES); branches that run at once share it",
-    help: "inference threads per model (per instance)",
+    defaultText: "the budget; branches that run at once share it",
+    help: "inference threads per model; the detector's instances (DETECTOR_MODEL_INSTANCES) " +
+      "each get this many, or a share of the budget",
   },
   threadBudget: {
     env: "DETECTOR_THREAD_BUDGET",
