@@ -96,7 +96,12 @@ class OnnxClassificationModel extends BaseModel implements ClassificationModel {
   readonly task = "classify" as const;
 
   async classify(image: ImageInput): Promise<Classification> {
-    const tensor = await resizeForClassify(image, this.inputWidth, this.inputHeight);
+    const tensor = await resizeForClassify(
+      image,
+      this.inputWidth,
+      this.inputHeight,
+      this.spare.pop(),
+    );
     return decodeClassification(await this.runTensor(tensor), this.classNames);
   }
 }

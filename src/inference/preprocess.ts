@@ -21,9 +21,14 @@ export const PAD_VALUE = 114;
 
 const LUT = Float32Array.from({ length: 256 }, (_, i) => i / 255);
 
-/** Packed RGB (HWC uint8) → planar float32 (CHW) / 255. */
-export function rgbToNchw(rgb: Uint8Array, width: number, height: number): Float32Array {
-  return letterboxToNchw(rgb, width, height, width, height, 0, 0);
+/** Packed RGB (HWC uint8) → planar float32 (CHW) / 255 (into `reuse` when its length fits). */
+export function rgbToNchw(
+  rgb: Uint8Array,
+  width: number,
+  height: number,
+  reuse?: Float32Array,
+): Float32Array {
+  return letterboxToNchw(rgb, width, height, width, height, 0, 0, reuse);
 }
 
 export class ImageError extends Error {}
@@ -170,6 +175,7 @@ export async function resizeForClassify(
   image: ImageInput,
   inW: number,
   inH: number,
+  reuse?: Float32Array,
 ): Promise<Float32Array> {
   const { data, info } = await source(image).removeAlpha().toColourspace("srgb")
     .resize(inW, inH, { fit: "fill" }).raw().toBuffer({ resolveWithObject: true }).catch(
@@ -178,7 +184,7 @@ export async function resizeForClassify(
       },
     );
   if (info.channels !== 3) throw new ImageError(`image has ${info.channels} channels`);
-  return rgbToNchw(new Uint8Array(data.buffer, data.byteOffset, data.length), inW, inH);
+  return rgbToNchw(new Uint8Array(data.buffer, data.byteOffset, data.length), inW, inH, reuse);
 }
 
 /** Decodes an image to packed RGB (for crops and annotation). */
