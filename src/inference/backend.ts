@@ -29,6 +29,8 @@ export interface SessionOptions {
    * budget; null: none).
    */
   budget?: ThreadBudget | null;
+  /** Runs take free threads ahead of waiting runs of other sessions that are not urgent. */
+  urgent?: boolean;
   /** Try the CUDA execution provider first (native only). */
   cuda?: boolean;
   /** Counts runs refused because the queue is full. */

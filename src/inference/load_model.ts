@@ -126,6 +126,7 @@ export async function loadModel(onnx: Uint8Array, opts: ModelLoadOptions = {}): 
     instances: opts.instances,
     spinning: opts.spinning,
     budget: opts.budget,
+    urgent: opts.urgent,
     cuda: opts.cuda,
     metrics: opts.metrics,
   });

@@ -96,6 +96,8 @@ export interface LoadOptions {
   spinning?: boolean;
   /** Cores shared with other sessions (default: the process budget; null: none). */
   budget?: ThreadBudget | null;
+  /** Runs go ahead of waiting runs that are not urgent (see ThreadBudget). */
+  urgent?: boolean;
   /** Try the CUDA execution provider first (native backend only). */
   cuda?: boolean;
   /** Class names to use when the ONNX metadata has none (the node's `classes`). */

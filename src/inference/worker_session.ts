@@ -45,6 +45,7 @@ export class WorkerSession implements BackendSession {
   /** Intra-op threads of the session. */
   threads = 1;
   #budget: ThreadBudget | null = null;
+  #urgent = false;
   #worker: Worker;
   #nextId = 1;
   #pending = new Map<number, Pending>();
@@ -92,6 +93,7 @@ export class WorkerSession implements BackendSession {
       const threads = Math.max(1, Math.floor(opts.threads ?? all));
       s.threads = backend === "wasm" ? 1 : threads; // the wasm fallback is single-threaded
       s.#budget = budget;
+      s.#urgent = !!opts.urgent;
       const copy = model.slice(); // transferred to the worker; the caller keeps its bytes
       const r = await s.#request(
         {
@@ -146,7 +148,7 @@ export class WorkerSession implements BackendSession {
     }
     this.#queued++;
     const job = this.#chain.then(async () => {
-      const release = await this.#budget?.acquire(this.threads);
+      const release = await this.#budget?.acquire(this.threads, this.#urgent);
       try {
         const transfer = Object.values(inputs).map((t) => t.data.buffer as ArrayBuffer);
         const r = await this.#request({ id: 0, type: "run", inputs }, transfer);

@@ -63,6 +63,8 @@ export async function loadPipelineModels(
             ...opts,
             threads: opts.threads ?? threads.get(node),
             instances: node === root ? instances : 1,
+            // a frame's branches hold up the next frames; detections started ahead can wait
+            urgent: node !== root,
             classNames: node.classes,
           }),
         );
