@@ -5,9 +5,13 @@
  * ratio to the bare detector (session.run alone, on the main thread, same threads):
  * intra-op spinning on/off, threads per session, branches sequential or parallel, the thread
  * budget (runs wait for free cores) on/off, one frame in flight or two (the next frame's detector
- * queued while this frame's branches run), sessions in Workers or on the main thread.
+ * queued while this frame's branches run), sessions in Workers or on the main thread, and
+ * instances of the detector (N sessions of T threads each, N frames' detections at once, the
+ * branches of one frame while the next frames are detected, as `replay` does). Also the memory
+ * (RSS) each extra detector instance costs.
  *
- * deno run -A bench/threads_bench.ts [--frames 30] [--rounds 2]
+ * deno run -A bench/threads_bench.ts [--frames 30] [--rounds 2] [--only "<text>|<text>…"]
+ * (--only: the options whose name contains one of the texts)
  */
 import * as ort from "onnxruntime-node";
 import type { BackendSession } from "../src/inference/backend.ts";
@@ -19,6 +23,7 @@ import { cpuSeconds } from "./lib/proc_stat.ts";
 import { fixed, machineLine, markdownTable } from "./lib/report.ts";
 
 const frames = Number(arg("frames", "30"));
+const only = arg("only", "");
 const rounds = Number(arg("rounds", "2"));
 const cores = navigator.hardwareConcurrency;
 const det = await benchDetector();
@@ -33,9 +38,14 @@ interface Option {
   budget: boolean;
   inFlight: 1 | 2;
   mainThread?: boolean;
+  /** Detector instances (default 1); with more, detections are started ahead as replay does. */
+  instances?: number;
 }
 
-const options: Option[] = [
+/** N instances × T threads for the cores: 2 × cores/2 and one per core (when different). */
+const instanceSplits = [...new Set([2, cores])].filter((n) => n >= 2 && n <= cores);
+
+const allOptions: Option[] = [
   {
     name: "detector alone, spinning on",
     spinning: true,
@@ -135,6 +145,32 @@ const options: Option[] = [
     budget: true,
     inFlight: 2,
   },
+  ...instanceSplits.flatMap((n): Option[] => {
+    const t = Math.max(1, Math.floor(cores / n));
+    return [
+      {
+        name: `detector ${n} instances × ${t} thread${t > 1 ? "s" : ""}, alone`,
+        spinning: false,
+        detThreads: t,
+        clsThreads: 1,
+        branches: "none",
+        budget: true,
+        inFlight: 2,
+        instances: n,
+      },
+      {
+        name: `detector ${n} instances × ${t} thread${t > 1 ? "s" : ""}, ` +
+          "classifiers 1 thread, parallel, budget, detection ahead",
+        spinning: false,
+        detThreads: t,
+        clsThreads: 1,
+        branches: "parallel",
+        budget: true,
+        inFlight: 2,
+        instances: n,
+      },
+    ];
+  }),
   {
     name: "main thread (no Workers), spinning off, sequential",
     spinning: false,
@@ -146,6 +182,9 @@ const options: Option[] = [
     mainThread: true,
   },
 ];
+
+/** `--only "a|b"`: the options whose name contains one of these texts. */
+const options = allOptions.filter((o) => only.split("|").some((t) => o.name.includes(t)));
 
 const detInput = () => ({
   data: new Float32Array(3 * 640 * 640).fill(0.45),
@@ -193,11 +232,12 @@ async function mainThreadSession(
 
 async function measure(o: Option): Promise<{ fps: number; cpuPerFrame: number }> {
   const budget = o.budget ? new ThreadBudget(cores) : null;
-  const make = (bytes: Uint8Array, threads: number) =>
+  const make = (bytes: Uint8Array, threads: number, instances = 1) =>
     o.mainThread
       ? mainThreadSession(bytes, threads, o.spinning)
-      : createSession(bytes, "native", { threads, spinning: o.spinning, budget });
-  const d = await make(det.bytes, o.detThreads);
+      : createSession(bytes, "native", { threads, spinning: o.spinning, budget, instances });
+  const instances = o.instances ?? 1;
+  const d = await make(det.bytes, o.detThreads, instances);
   const c1 = await make(cls.bytes, o.clsThreads);
   const c2 = await make(cls.bytes, o.clsThreads);
   const frame = async () => {
@@ -215,6 +255,18 @@ async function measure(o: Option): Promise<{ fps: number; cpuPerFrame: number }>
     const t0 = performance.now();
     if (o.inFlight === 1) {
       for (let i = 0; i < frames; i++) await frame();
+    } else if (instances > 1) {
+      // replay's way: one frame per instance detected ahead; each frame's branches in order,
+      // while the following frames are detected
+      const detect = () => d.run({ images: detInput() });
+      const ahead = Array.from({ length: Math.min(instances, frames) }, detect);
+      for (let i = 0; i < frames; i++) {
+        await ahead.shift();
+        if (i + instances < frames) ahead.push(detect());
+        if (o.branches !== "none") {
+          await Promise.all([c1.run({ images: clsInput() }), c2.run({ images: clsInput() })]);
+        }
+      }
     } else {
       // a new frame starts as soon as the previous one's detector is done (its branches may
       // still run): at most two frames in flight, as a pipelined reader would do
@@ -263,15 +315,38 @@ async function bare(): Promise<number> {
   }
 }
 
-const results = new Map<string, { fps: number[]; cpu: number[] }>();
-const floors: number[] = [];
+/** RSS growth (MB) of the first detector session and of each next instance, after a run each. */
+async function instanceMemory(n: number): Promise<{ first: number; extra: number }> {
+  const sessions: BackendSession[] = [];
+  const rss = [Deno.memoryUsage().rss];
+  try {
+    for (let i = 0; i < n; i++) {
+      const s = await createSession(det.bytes, "native", { threads: 1, budget: null });
+      sessions.push(s);
+      await s.run({ images: detInput() });
+      rss.push(Deno.memoryUsage().rss);
+    }
+  } finally {
+    await Promise.all(sessions.map((s) => s.dispose()));
+  }
+  const mb = (b: number) => b / 2 ** 20;
+  return { first: mb(rss[1] - rss[0]), extra: mb(rss[n] - rss[1]) / (n - 1) };
+}
+
+const memory = await instanceMemory(3);
+const results = new Map<string, { fps: number[]; ratio: number[]; cpu: number[] }>();
+// The floor is measured between options, and each option is compared with the floors right
+// before and after it: the load of a shared machine changes within a run.
+const floors: number[] = [await bare()];
 for (let r = 0; r < rounds; r++) {
-  floors.push(await bare());
   for (const o of options) {
     console.error(`round ${r + 1}/${rounds}: ${o.name}`);
     const m = await measure(o);
-    const entry = results.get(o.name) ?? { fps: [], cpu: [] };
+    const before = floors[floors.length - 1];
+    floors.push(await bare());
+    const entry = results.get(o.name) ?? { fps: [], ratio: [], cpu: [] };
     entry.fps.push(m.fps);
+    entry.ratio.push(m.fps / ((before + floors[floors.length - 1]) / 2));
     entry.cpu.push(m.cpuPerFrame);
     results.set(o.name, entry);
   }
@@ -282,13 +357,16 @@ const floor = mean(floors);
 console.log(machineLine());
 console.log(
   `detector ${det.origin} (${det.path}), classifier ${cls.origin}; ${frames} frames per option, ` +
-    `${rounds} rounds (mean); floor: bare detector session.run, ${cores} threads, main thread: ` +
-    `${fixed(floor, 1)} frames/s (${fixed(1000 / floor, 1)} ms)\n`,
+    `${rounds} rounds (mean); floor: bare detector session.run, ${cores} threads, main thread, ` +
+    "measured between options (each option's ratio is to the floors before and after it): " +
+    `${fixed(floor, 1)} frames/s (${fixed(1000 / floor, 1)} ms); memory (RSS after a run): ` +
+    `first detector session +${fixed(memory.first, 0)} MB, each further instance ` +
+    `+${fixed(memory.extra, 0)} MB\n`,
 );
 console.log(markdownTable(
   [
     "option",
-    "detector threads",
+    "detector instances × threads",
     "classifier threads",
     "frames/s",
     "× bare detector",
@@ -298,10 +376,10 @@ console.log(markdownTable(
     const e = results.get(o.name)!;
     return [
       o.name,
-      o.detThreads,
+      `${o.instances ?? 1} × ${o.detThreads}`,
       o.branches === "none" ? "–" : o.clsThreads,
       fixed(mean(e.fps), 1),
-      fixed(mean(e.fps) / floor, 2),
+      fixed(mean(e.ratio), 2),
       fixed(mean(e.cpu), 0),
     ];
   }),

@@ -110,7 +110,8 @@ async function detectPipeline(
     sessionCooldownMs: 0,
     metrics,
     loadModels: async (a, load) =>
-      models = await loadPipelineModels(a, { ...load, cuda: opts.cuda }),
+      // one image: one instance with every thread is the shortest wait
+      models = await loadPipelineModels(a, { ...load, cuda: opts.cuda, instances: 1 }),
   });
   try {
     const model = models.get(root.modelId)!;

@@ -3,7 +3,7 @@ import { commandSettings } from "../config/mod.ts";
 import { setLogJson, setLogLevel } from "../core/mod.ts";
 import { disableNativeBackend } from "../inference/mod.ts";
 import { setProcessThreadBudget } from "../inference/mod.ts";
-import { allowOrtSpinning } from "../inference/mod.ts";
+import { allowOrtSpinning, setModelInstances } from "../inference/mod.ts";
 import { setFfmpegPrograms } from "../sources/mod.ts";
 import { VERSION } from "../version.ts";
 import { registerDetect } from "./detect.ts";
@@ -29,6 +29,7 @@ const processSettings = commandSettings([
   "nativeBackend",
   "shutdownTimeout",
   "threadBudget",
+  "modelInstances",
   "ortSpinning",
 ]);
 
@@ -52,6 +53,7 @@ export function buildProgram(): Command {
       disableNativeBackend(!v.nativeBackend);
       setShutdownTimeout(v.shutdownTimeout);
       setProcessThreadBudget(v.threadBudget);
+      setModelInstances(v.modelInstances);
       allowOrtSpinning(v.ortSpinning);
     });
   registerServe(program);

@@ -369,13 +369,21 @@ export const settings = {
     file: ["threads"],
     type: int(1, 256),
     defaultText: "the budget; branches that run at once share it",
-    help: "inference threads per model",
+    help: "inference threads per model; the detector's instances (DETECTOR_MODEL_INSTANCES) " +
+      "each get this many, or a share of the budget",
   },
   threadBudget: {
     env: "DETECTOR_THREAD_BUDGET",
     type: int(1, 1024),
     defaultText: "all cores",
     help: "cores shared by every inference session of the process",
+  },
+  modelInstances: {
+    env: "DETECTOR_MODEL_INSTANCES",
+    type: int(1, 64),
+    defaultText: "1 per core up to 2 cores, then 1 per 2 cores up to 4",
+    help: "instances of each pipeline's detector, running different frames at once and sharing " +
+      "the thread budget (each costs the model's memory again); `detect` always uses one",
   },
   ortSpinning: {
     env: "DETECTOR_ORT_SPINNING",

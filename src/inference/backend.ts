@@ -14,8 +14,10 @@ export interface TensorData {
 }
 
 export interface SessionOptions {
-  /** Intra-op threads; default: all cores of the thread budget. */
+  /** Intra-op threads (of each instance); default: all cores of the thread budget. */
   threads?: number;
+  /** Instances of the model, each running its own input at the same time (default 1). */
+  instances?: number;
   /**
    * Intra-op threads spin-wait for work between parallel sections (ONNX Runtime's default, native
    * only). Off by default: spinning threads of sessions that run at once take the cores from each
@@ -27,6 +29,8 @@ export interface SessionOptions {
    * budget; null: none).
    */
   budget?: ThreadBudget | null;
+  /** Runs take free threads ahead of waiting runs of other sessions that are not urgent. */
+  urgent?: boolean;
   /** Try the CUDA execution provider first (native only). */
   cuda?: boolean;
   /** Counts runs refused because the queue is full. */
@@ -38,7 +42,12 @@ export interface BackendSession {
   readonly backend: BackendName;
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
-  /** Runs the graph; returns every output by name. */
+  /** Runs that execute at once (instances of the model); 1 when absent. */
+  readonly parallelRuns?: number;
+  /**
+   * Runs the graph; returns every output by name. Input buffers may be moved to another thread:
+   * after the run, use only the `data` each input holds then (it may be a new view).
+   */
   run(inputs: Record<string, TensorData>): Promise<Record<string, TensorData>>;
   dispose(): Promise<void>;
 }

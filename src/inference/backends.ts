@@ -4,8 +4,9 @@
  */
 import { errorMessage, logger } from "../core/mod.ts";
 import type { Backend, BackendSession, SessionOptions } from "./backend.ts";
+import { SessionPool } from "./session_pool.ts";
 import type { BackendChoice, BackendName } from "./types.ts";
-import { BackendUnavailableError, WorkerSession } from "./worker_session.ts";
+import { BackendUnavailableError, MAX_QUEUED_RUNS, WorkerSession } from "./worker_session.ts";
 
 const log = logger("inference");
 
@@ -35,8 +36,32 @@ export function disableNativeBackend(off: boolean): void {
   nativeOff = off;
 }
 
-/** A session on `choice`; `auto` falls back to wasm once (logged) if native cannot start. */
+/**
+ * A session on `choice`; `auto` falls back to wasm once (logged) if native cannot start. With
+ * `instances` > 1, that many sessions of the model behind one (`SessionPool`).
+ */
 export async function createSession(
+  model: Uint8Array,
+  choice: BackendChoice,
+  opts: SessionOptions,
+): Promise<BackendSession> {
+  const n = Math.max(1, Math.floor(opts.instances ?? 1));
+  const first = await createOne(model, choice, opts);
+  if (n === 1) return first;
+  const backend = first.backend === "native" ? nativeBackend : wasmBackend;
+  const rest = await Promise.allSettled(
+    Array.from({ length: n - 1 }, () => backend.createSession(model, opts)),
+  );
+  const sessions = [first, ...rest.flatMap((r) => r.status === "fulfilled" ? [r.value] : [])];
+  const failed = rest.find((r) => r.status === "rejected");
+  if (failed) {
+    await Promise.allSettled(sessions.map((s) => s.dispose()));
+    throw failed.reason;
+  }
+  return new SessionPool(sessions, MAX_QUEUED_RUNS, opts.metrics);
+}
+
+async function createOne(
   model: Uint8Array,
   choice: BackendChoice,
   opts: SessionOptions,

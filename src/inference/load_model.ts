@@ -18,11 +18,15 @@ import type {
   PreparedImage,
 } from "./types.ts";
 
+/** Input tensors kept for reuse per model (frames prepared ahead each hold one meanwhile). */
+const MAX_SPARE_TENSORS = 4;
+
 class BaseModel {
   readonly classNames: string[];
   readonly inputWidth: number;
   readonly inputHeight: number;
   readonly backend: BackendName;
+  readonly parallelRuns: number;
   /** What was read from the ONNX file. */
   readonly description: ModelDescription;
   protected session: BackendSession;
@@ -33,14 +37,21 @@ class BaseModel {
     this.inputWidth = desc.inputWidth;
     this.inputHeight = desc.inputHeight;
     this.backend = session.backend;
+    this.parallelRuns = session.parallelRuns ?? 1;
     this.session = session;
   }
 
+  /** Input tensors handed back by finished runs, for the next inputs. */
+  protected spare: Float32Array[] = [];
+
   protected async runTensor(tensor: Float32Array) {
     const d = this.description;
-    const outputs = await this.session.run({
-      [d.inputName]: { data: tensor, dims: [1, 3, d.inputHeight, d.inputWidth] },
-    });
+    const input = { data: tensor, dims: [1, 3, d.inputHeight, d.inputWidth] };
+    const outputs = await this.session.run({ [d.inputName]: input });
+    const size = 3 * d.inputHeight * d.inputWidth;
+    if (input.data.length === size && this.spare.length < MAX_SPARE_TENSORS) {
+      this.spare.push(input.data);
+    }
     const out = outputs[d.outputName];
     if (!out) throw new Error(`model produced no output "${d.outputName}"`);
     return out;
@@ -61,7 +72,12 @@ class OnnxDetectionModel extends BaseModel implements DetectionModel {
   }
 
   async prepare(image: ImageInput): Promise<PreparedImage> {
-    const { tensor, box } = await letterbox(image, this.inputWidth, this.inputHeight);
+    const { tensor, box } = await letterbox(
+      image,
+      this.inputWidth,
+      this.inputHeight,
+      this.spare.pop(),
+    );
     return { model: this, tensor, letterbox: box };
   }
 
@@ -80,7 +96,12 @@ class OnnxClassificationModel extends BaseModel implements ClassificationModel {
   readonly task = "classify" as const;
 
   async classify(image: ImageInput): Promise<Classification> {
-    const tensor = await resizeForClassify(image, this.inputWidth, this.inputHeight);
+    const tensor = await resizeForClassify(
+      image,
+      this.inputWidth,
+      this.inputHeight,
+      this.spare.pop(),
+    );
     return decodeClassification(await this.runTensor(tensor), this.classNames);
   }
 }
@@ -102,8 +123,10 @@ export async function loadModel(onnx: Uint8Array, opts: ModelLoadOptions = {}): 
   });
   const session = await createSession(onnx, opts.backend ?? "auto", {
     threads: opts.threads,
+    instances: opts.instances,
     spinning: opts.spinning,
     budget: opts.budget,
+    urgent: opts.urgent,
     cuda: opts.cuda,
     metrics: opts.metrics,
   });

@@ -21,16 +21,14 @@ export const PAD_VALUE = 114;
 
 const LUT = Float32Array.from({ length: 256 }, (_, i) => i / 255);
 
-/** Packed RGB (HWC uint8) → planar float32 (CHW) / 255. */
-export function rgbToNchw(rgb: Uint8Array, width: number, height: number): Float32Array {
-  const plane = width * height;
-  const out = new Float32Array(3 * plane);
-  for (let i = 0, p = 0; i < plane; i++, p += 3) {
-    out[i] = LUT[rgb[p]];
-    out[plane + i] = LUT[rgb[p + 1]];
-    out[2 * plane + i] = LUT[rgb[p + 2]];
-  }
-  return out;
+/** Packed RGB (HWC uint8) → planar float32 (CHW) / 255 (into `reuse` when its length fits). */
+export function rgbToNchw(
+  rgb: Uint8Array,
+  width: number,
+  height: number,
+  reuse?: Float32Array,
+): Float32Array {
+  return letterboxToNchw(rgb, width, height, width, height, 0, 0, reuse);
 }
 
 export class ImageError extends Error {}
@@ -56,6 +54,40 @@ export async function imageSize(image: ImageInput): Promise<{ width: number; hei
   return { width: meta.width, height: meta.height };
 }
 
+/**
+ * Width and height from a baseline or progressive JPEG's frame header, read in place (no trip to
+ * sharp's threads); undefined when the bytes are not a JPEG whose header says it.
+ */
+export function jpegSize(bytes: Uint8Array): { width: number; height: number } | undefined {
+  if (bytes.length < 4 || bytes[0] !== 0xff || bytes[1] !== 0xd8) return undefined;
+  let i = 2;
+  while (i + 3 < bytes.length) {
+    if (bytes[i] !== 0xff) return undefined;
+    const marker = bytes[i + 1];
+    if (marker === 0xff) {
+      i++; // fill byte
+      continue;
+    }
+    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
+      i += 2; // no length
+      continue;
+    }
+    if (marker === 0xd9 || marker === 0xda) return undefined; // end, or scan before any frame
+    const length = (bytes[i + 2] << 8) | bytes[i + 3];
+    if (length < 2) return undefined;
+    const sof = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 &&
+      marker !== 0xcc;
+    if (sof) {
+      if (i + 8 >= bytes.length || length < 7) return undefined;
+      const height = (bytes[i + 5] << 8) | bytes[i + 6];
+      const width = (bytes[i + 7] << 8) | bytes[i + 8];
+      return width > 0 && height > 0 ? { width, height } : undefined;
+    }
+    i += 2 + length;
+  }
+  return undefined;
+}
+
 /** The letterbox geometry of ultralytics (`LetterBox`, centre, rounding ±0.1). */
 export function letterboxGeometry(
   width: number,
@@ -73,40 +105,69 @@ export function letterboxGeometry(
   return { w, h, left, top, right: inW - w - left, bottom: inH - h - top };
 }
 
-/** Letterboxes an image to `inW`×`inH`; returns the NCHW tensor and the mapping back. */
+/**
+ * Letterboxes an image to `inW`×`inH`; returns the NCHW tensor and the mapping back. sharp only
+ * decodes (shrinking JPEGs on load) and resizes; the grey border is written straight into the
+ * tensor, so only the picture's pixels are converted.
+ */
 export async function letterbox(
   image: ImageInput,
   inW: number,
   inH: number,
+  reuse?: Float32Array,
 ): Promise<{ tensor: Float32Array; box: Letterbox }> {
-  const { width, height } = await imageSize(image);
+  const { width, height } = ("jpeg" in image ? jpegSize(image.jpeg) : undefined) ??
+    await imageSize(image);
   const g = letterboxGeometry(width, height, inW, inH);
-  const pad = { r: PAD_VALUE, g: PAD_VALUE, b: PAD_VALUE };
   let pipeline = source(image).removeAlpha().toColourspace("srgb");
   if (g.w !== width || g.h !== height) pipeline = pipeline.resize(g.w, g.h, { fit: "fill" });
-  if (g.left || g.top || g.right || g.bottom) {
-    pipeline = pipeline.extend({
-      top: g.top,
-      bottom: g.bottom,
-      left: g.left,
-      right: g.right,
-      background: pad,
-    });
-  }
   const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true }).catch(
     (err: Error) => {
       throw new ImageError(`cannot decode image: ${err.message}`);
     },
   );
-  if (info.width !== inW || info.height !== inH || info.channels !== 3) {
+  if (info.width !== g.w || info.height !== g.h || info.channels !== 3) {
     throw new ImageError(
-      `pre-processing produced ${info.width}×${info.height}×${info.channels}, expected ${inW}×${inH}×3`,
+      `pre-processing produced ${info.width}×${info.height}×${info.channels}, expected ${g.w}×${g.h}×3`,
     );
   }
+  const rgb = new Uint8Array(data.buffer, data.byteOffset, data.length);
   return {
-    tensor: rgbToNchw(new Uint8Array(data.buffer, data.byteOffset, data.length), inW, inH),
+    tensor: letterboxToNchw(rgb, g.w, g.h, inW, inH, g.left, g.top, reuse),
     box: { scaleX: g.w / width, scaleY: g.h / height, padX: g.left, padY: g.top, width, height },
   };
+}
+
+/**
+ * Packed RGB of `w`×`h` → planar float32 (CHW) / 255 of `inW`×`inH`, the picture at
+ * (`left`, `top`), the rest PAD_VALUE grey; written into `reuse` when it has the right length.
+ */
+export function letterboxToNchw(
+  rgb: Uint8Array,
+  w: number,
+  h: number,
+  inW: number,
+  inH: number,
+  left: number,
+  top: number,
+  reuse?: Float32Array,
+): Float32Array {
+  const plane = inW * inH;
+  const out = reuse?.length === 3 * plane ? reuse : new Float32Array(3 * plane);
+  if (w !== inW || h !== inH) out.fill(LUT[PAD_VALUE]);
+  const r = out.subarray(0, plane);
+  const g = out.subarray(plane, 2 * plane);
+  const b = out.subarray(2 * plane);
+  const lut = LUT;
+  for (let y = 0, p = 0; y < h; y++) {
+    const end = (top + y) * inW + left + w;
+    for (let i = end - w; i < end; i++, p += 3) {
+      r[i] = lut[rgb[p]];
+      g[i] = lut[rgb[p + 1]];
+      b[i] = lut[rgb[p + 2]];
+    }
+  }
+  return out;
 }
 
 /** Resizes (stretching) to `inW`×`inH` for a classifier; returns the NCHW tensor. */
@@ -114,6 +175,7 @@ export async function resizeForClassify(
   image: ImageInput,
   inW: number,
   inH: number,
+  reuse?: Float32Array,
 ): Promise<Float32Array> {
   const { data, info } = await source(image).removeAlpha().toColourspace("srgb")
     .resize(inW, inH, { fit: "fill" }).raw().toBuffer({ resolveWithObject: true }).catch(
@@ -122,7 +184,7 @@ export async function resizeForClassify(
       },
     );
   if (info.channels !== 3) throw new ImageError(`image has ${info.channels} channels`);
-  return rgbToNchw(new Uint8Array(data.buffer, data.byteOffset, data.length), inW, inH);
+  return rgbToNchw(new Uint8Array(data.buffer, data.byteOffset, data.length), inW, inH, reuse);
 }
 
 /** Decodes an image to packed RGB (for crops and annotation). */

@@ -29,6 +29,8 @@ export type WorkerReply =
     /** Set when CUDA was asked for but could not be used. */
     cudaError?: string;
     outputs?: Record<string, TensorData>;
+    /** The run's input buffers, handed back for reuse. */
+    inputs?: Record<string, Float32Array>;
   }
   | {
     id: number;

@@ -102,7 +102,13 @@ async function run(msg: Extract<WorkerRequest, { type: "run" }>): Promise<void> 
     }
     const result = await session.run(feeds);
     const outputs: Record<string, TensorData> = {};
+    const inputs: Record<string, Float32Array> = {};
     const transfer: ArrayBuffer[] = [];
+    for (const [name, t] of Object.entries(msg.inputs)) {
+      inputs[name] = t.data;
+      const buffer = t.data.buffer as ArrayBuffer;
+      if (!transfer.includes(buffer)) transfer.push(buffer);
+    }
     for (const [name, t] of Object.entries(result)) {
       if (!(t.data instanceof Float32Array)) {
         throw new Error(`output "${name}" is not float32`);
@@ -112,9 +118,9 @@ async function run(msg: Extract<WorkerRequest, { type: "run" }>): Promise<void> 
         ? t.data
         : t.data.slice();
       outputs[name] = { data, dims: [...t.dims] };
-      transfer.push(data.buffer as ArrayBuffer);
+      if (!transfer.includes(data.buffer as ArrayBuffer)) transfer.push(data.buffer as ArrayBuffer);
     }
-    reply({ id: msg.id, ok: true, outputs }, transfer);
+    reply({ id: msg.id, ok: true, outputs, inputs }, transfer);
   } catch (err) {
     reply({ id: msg.id, ok: false, stage: "model", error: errText(err) });
   }

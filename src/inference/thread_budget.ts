@@ -3,10 +3,13 @@
  * threads from the budget before it starts and gives them back when it ends; runs that do not fit
  * wait in arrival order. So sessions running at once (a detector and its classifier branches,
  * several cameras' pipelines) never ask for more threads than there are cores, and a run that
- * waits is never overtaken by later, smaller ones.
+ * waits is never overtaken by later, smaller ones — except by urgent runs (a frame's branches,
+ * which hold up the frames after it, while detections started ahead can wait), which go ahead of
+ * every waiting run that is not urgent.
  */
 interface Waiter {
   threads: number;
+  urgent: boolean;
   resolve: () => void;
 }
 
@@ -23,11 +26,20 @@ export class ThreadBudget {
     return this.#free;
   }
 
-  /** Waits until `threads` (capped at the budget) are free, takes them; returns the release. */
-  async acquire(threads: number): Promise<() => void> {
+  /**
+   * Waits until `threads` (capped at the budget) are free, takes them; returns the release.
+   * `urgent`: goes ahead of the waiting runs that are not.
+   */
+  async acquire(threads: number, urgent = false): Promise<() => void> {
     const n = Math.max(1, Math.min(this.size, Math.floor(threads)));
-    if (this.#waiting.length === 0 && this.#free >= n) this.#free -= n;
-    else await new Promise<void>((resolve) => this.#waiting.push({ threads: n, resolve }));
+    const ahead = urgent ? this.#waiting.findIndex((w) => !w.urgent) : -1;
+    const queued = ahead === -1 ? this.#waiting.length : ahead;
+    if (queued === 0 && this.#free >= n) this.#free -= n;
+    else {
+      await new Promise<void>((resolve) =>
+        this.#waiting.splice(queued, 0, { threads: n, urgent, resolve })
+      );
+    }
     let released = false;
     return () => {
       if (released) return;

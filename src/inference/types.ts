@@ -39,6 +39,8 @@ interface ModelBase {
   readonly inputHeight: number;
   /** Backend that runs it: "native" (onnxruntime-node) or "wasm" (onnxruntime-web). */
   readonly backend: BackendName;
+  /** Runs of this model that execute at once (its instances); 1 when absent. */
+  readonly parallelRuns?: number;
   dispose(): Promise<void>;
 }
 
@@ -86,12 +88,16 @@ export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 
 export interface LoadOptions {
   backend?: BackendChoice;
-  /** Intra-op threads; default: all cores of the thread budget. */
+  /** Intra-op threads (of each instance); default: all cores of the thread budget. */
   threads?: number;
+  /** Instances of the model, running different inputs at once (default 1). */
+  instances?: number;
   /** Intra-op threads spin-wait (native; default off, see SessionOptions). */
   spinning?: boolean;
   /** Cores shared with other sessions (default: the process budget; null: none). */
   budget?: ThreadBudget | null;
+  /** Runs go ahead of waiting runs that are not urgent (see ThreadBudget). */
+  urgent?: boolean;
   /** Try the CUDA execution provider first (native backend only). */
   cuda?: boolean;
   /** Class names to use when the ONNX metadata has none (the node's `classes`). */

@@ -14,6 +14,9 @@ export class BackendUnavailableError extends Error {}
 /** The model did not load or run. */
 export class SessionError extends Error {}
 
+/** Runs a session (or a pool of instances) lets wait before it refuses more. */
+export const MAX_QUEUED_RUNS = 16;
+
 type Pending = { resolve: (r: WorkerReply & { ok: true }) => void; reject: (e: Error) => void };
 
 const workerUrl = new URL("./session_worker.ts", import.meta.url);
@@ -42,6 +45,7 @@ export class WorkerSession implements BackendSession {
   /** Intra-op threads of the session. */
   threads = 1;
   #budget: ThreadBudget | null = null;
+  #urgent = false;
   #worker: Worker;
   #nextId = 1;
   #pending = new Map<number, Pending>();
@@ -82,13 +86,14 @@ export class WorkerSession implements BackendSession {
     model: Uint8Array,
     opts: SessionOptions & { maxQueued?: number },
   ): Promise<WorkerSession> {
-    const s = new WorkerSession(backend, opts.maxQueued ?? 16, opts.metrics);
+    const s = new WorkerSession(backend, opts.maxQueued ?? MAX_QUEUED_RUNS, opts.metrics);
     try {
       const budget = opts.budget === undefined ? processThreadBudget() : opts.budget;
       const all = budget?.size ?? navigator.hardwareConcurrency ?? 1;
       const threads = Math.max(1, Math.floor(opts.threads ?? all));
       s.threads = backend === "wasm" ? 1 : threads; // the wasm fallback is single-threaded
       s.#budget = budget;
+      s.#urgent = !!opts.urgent;
       const copy = model.slice(); // transferred to the worker; the caller keeps its bytes
       const r = await s.#request(
         {
@@ -130,7 +135,10 @@ export class WorkerSession implements BackendSession {
     });
   }
 
-  /** Runs the graph. Input buffers are transferred to the worker (unusable afterwards). */
+  /**
+   * Runs the graph. Input buffers are transferred to the worker; when the run succeeds they come
+   * back (each input's `data` is set again, same contents) so the caller can reuse them.
+   */
   run(inputs: Record<string, TensorData>): Promise<Record<string, TensorData>> {
     if (this.#queued >= this.maxQueued) {
       this.metrics?.inc("detector_inference_dropped_total", "Inference runs refused: queue full", {
@@ -140,10 +148,13 @@ export class WorkerSession implements BackendSession {
     }
     this.#queued++;
     const job = this.#chain.then(async () => {
-      const release = await this.#budget?.acquire(this.threads);
+      const release = await this.#budget?.acquire(this.threads, this.#urgent);
       try {
         const transfer = Object.values(inputs).map((t) => t.data.buffer as ArrayBuffer);
         const r = await this.#request({ id: 0, type: "run", inputs }, transfer);
+        for (const [name, data] of Object.entries(r.inputs ?? {})) {
+          if (inputs[name]) inputs[name].data = data;
+        }
         return r.outputs ?? {};
       } finally {
         release?.();

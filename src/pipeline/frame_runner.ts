@@ -75,6 +75,7 @@ export class FrameRunner implements PipelineRunner {
     const models = await load(archive, {
       backend: opts.backend,
       threads: opts.threads,
+      instances: opts.instances,
       metrics: opts.metrics,
     });
     let sinks: WriteSinks;
@@ -113,6 +114,11 @@ export class FrameRunner implements PipelineRunner {
     return { width: m.inputWidth, height: m.inputHeight };
   }
 
+  /** Frames worth preparing ahead of `run`: the root model's instances (at least 1). */
+  get framesAhead(): number {
+    return Math.max(1, this.#engine.model(this.archive.spec.pipeline).parallelRuns ?? 1);
+  }
+
   /** True when events get session ids and rows (PostgreSQL configured, multiClass root). */
   get sessionsEnabled(): boolean {
     return this.#sessionsEnabled;
@@ -125,15 +131,36 @@ export class FrameRunner implements PipelineRunner {
     return n;
   }
 
+  /** Lowest root confidence kept: the tracker also takes low-score boxes. */
+  #rootMinConfidence(): number {
+    const root = this.archive.spec.pipeline;
+    return this.opts.tracking === "bytetrack"
+      ? Math.min(TRACK_LOW_THRESH, root.minConfidence)
+      : root.minConfidence;
+  }
+
   /**
-   * The frame with its root-model pre-processing (decode, letterbox) started now: give the result
-   * to `run` later, so that this work overlaps the inference of the frame before.
+   * The frame with its root-model pre-processing (decode, letterbox) started now, and, when the
+   * root model has several instances, its root detection too: give the result to `run` later
+   * (frames in the order they were prepared), so that this work overlaps the frame before.
+   * Tracking, branches and actions still run in `run`, in frame order.
    */
   prepare(frame: FrameInput): FrameInput {
-    if (this.#closed || frame.prepared) return frame;
+    if (this.#closed || frame.prepared || frame.detected) return frame;
+    const root = this.archive.spec.pipeline;
     try {
-      const prepared = this.#engine.prepare(this.archive.spec.pipeline, new FrameImage(frame));
-      return prepared ? { ...frame, prepared } : frame;
+      const prepared = this.#engine.prepare(root, new FrameImage(frame));
+      if (!prepared) return frame;
+      if ((this.#engine.model(root).parallelRuns ?? 1) < 2) return { ...frame, prepared };
+      const detected = this.#engine.detect(
+        root,
+        new FrameImage(frame),
+        this.#rootMinConfidence(),
+        true,
+        prepared,
+      );
+      detected.catch(() => {}); // the error is raised where the frame is run
+      return { ...frame, prepared, detected };
     } catch {
       return frame; // a malformed frame fails in run, with its error
     }
@@ -148,10 +175,8 @@ export class FrameRunner implements PipelineRunner {
     const cam = this.#camera(ctx.cameraId);
     this.opts.metrics.inc("detector_pipeline_frames_total", "Frames run through a pipeline");
 
-    const lowest = cam.tracker
-      ? Math.min(TRACK_LOW_THRESH, root.minConfidence)
-      : root.minConfidence;
-    const all = await this.#engine.detect(root, image, lowest, true, frame.prepared);
+    const all = await (frame.detected ??
+      this.#engine.detect(root, image, this.#rootMinConfidence(), true, frame.prepared));
     timings.detect = performance.now() - t0;
 
     const tTrack = performance.now();

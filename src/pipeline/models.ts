@@ -2,7 +2,7 @@
 import type { PipelineArchive, PipelineNode } from "../mpta/mod.ts";
 import { errorMessage } from "../core/mod.ts";
 import { loadModel } from "../inference/mod.ts";
-import { processThreadBudget } from "../inference/mod.ts";
+import { modelInstances, processThreadBudget } from "../inference/mod.ts";
 import type { LoadOptions, Model } from "../inference/mod.ts";
 
 /** Every node of the tree, depth first, root first. */
@@ -37,8 +37,9 @@ export function nodeThreads(root: PipelineNode, budget: number): Map<PipelineNod
 
 /**
  * Loads the model of every node (class names from the node's `classes` when the ONNX metadata has
- * none), with `opts.threads` or else `nodeThreads`. On failure the models already loaded are
- * disposed and the error names the node's modelId.
+ * none), with `opts.threads` or else `nodeThreads`. The root model, which runs on every frame,
+ * gets `opts.instances` (default: `modelInstances` of the budget) instances sharing its threads.
+ * On failure the models already loaded are disposed and the error names the node's modelId.
  */
 export async function loadPipelineModels(
   archive: PipelineArchive,
@@ -46,12 +47,13 @@ export async function loadPipelineModels(
 ): Promise<Map<string, Model>> {
   const models = new Map<string, Model>();
   const budget = opts.budget === undefined ? processThreadBudget() : opts.budget;
-  const threads = nodeThreads(
-    archive.spec.pipeline,
-    budget?.size ?? navigator.hardwareConcurrency ?? 1,
-  );
+  const cores = budget?.size ?? navigator.hardwareConcurrency ?? 1;
+  const root = archive.spec.pipeline;
+  const threads = nodeThreads(root, cores);
+  const instances = Math.max(1, Math.floor(opts.instances ?? modelInstances(cores)));
+  threads.set(root, Math.max(1, Math.floor(cores / instances)));
   try {
-    for (const node of walkNodes(archive.spec.pipeline)) {
+    for (const node of walkNodes(root)) {
       const bytes = archive.file(node.modelFile);
       if (!bytes) throw new Error(`modelFile "${node.modelFile}" is not in the archive`);
       try {
@@ -60,6 +62,9 @@ export async function loadPipelineModels(
           await loadModel(bytes, {
             ...opts,
             threads: opts.threads ?? threads.get(node),
+            instances: node === root ? instances : 1,
+            // a frame's branches hold up the next frames; detections started ahead can wait
+            urgent: node !== root,
             classNames: node.classes,
           }),
         );

@@ -14,8 +14,10 @@ export type ModelsLoader = (
 export interface RunnerOptions {
   /** Inference backend, default "auto". */
   backend?: BackendChoice;
-  /** Intra-op threads per model; default: all cores. */
+  /** Intra-op threads per model (per instance); default: all cores. */
   threads?: number;
+  /** Instances of the root model (default: `modelInstances` of the thread budget). */
+  instances?: number;
   /** Overrides the archive's `redis` block. */
   redisUrl?: string;
   /** Overrides the archive's `postgresql` block. */

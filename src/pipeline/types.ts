@@ -40,6 +40,11 @@ export interface FrameInput {
    * was in inference.
    */
   prepared?: Promise<PreparedImage>;
+  /**
+   * The root model's detections, started ahead by `FrameRunner.prepare` when the root model has
+   * instances to spare: they run while an earlier frame is detected or in its branches.
+   */
+  detected?: Promise<Detection[]>;
   /** Raw RGB alternative to JPEG (replay feeds ffmpeg's rawvideo). */
   rgb?: Uint8Array;
   width: number;

@@ -39,6 +39,8 @@ export interface ReplayOptions {
   writes?: Pick<RunnerOptions, "redisUrl" | "postgresUrl" | "spoolMaxEntries" | "spoolMaxBytes">;
   backend: BackendChoice;
   threads?: number;
+  /** Instances of the root model (default: the process setting, see `modelInstances`). */
+  instances?: number;
   /** Analysis size: "model" (fit into the root model's input, default), "full", or WxH. */
   size: "model" | "full" | { width: number; height: number };
   camera: string;
@@ -95,6 +97,7 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplayOutcome> {
   const runner = await FrameRunner.create(archive, {
     backend: opts.backend,
     threads: opts.threads,
+    instances: opts.instances,
     spoolDir: opts.spoolDir,
     ...opts.writes,
     tracking: opts.tracking,
@@ -178,11 +181,13 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplayOutcome> {
       realtime: opts.realtime,
       signal: opts.signal,
     });
-    // One frame ahead: the next frame is read and pre-processed (letterboxed for the root model)
-    // while the current one is in inference.
+    // Frames ahead: the next ones are read and pre-processed (letterboxed for the root model,
+    // and detected when the root model has instances to spare) while the current one runs.
+    // Their results are taken in frame order.
     const ctx = { cameraId: opts.camera, displayId: opts.display };
-    const ahead = () =>
-      frames.next().then((n) =>
+    let read = Promise.resolve();
+    const ahead = () => {
+      const next = read.then(() => frames.next()).then((n) =>
         n.done ? null : {
           f: n.value,
           input: runner.prepare({
@@ -193,17 +198,20 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplayOutcome> {
           }),
         }
       );
+      read = next.then(() => {}, () => {});
+      next.catch(() => {}); // a read failure is thrown when it is awaited
+      return next;
+    };
     let waitStart = performance.now();
-    let pending = ahead();
+    const pending = Array.from({ length: runner.framesAhead }, ahead);
     try {
       while (true) {
-        const current = await pending;
+        const current = await pending.shift()!;
         if (!current) break;
         const f = current.f;
         stats.addTiming("decode", performance.now() - waitStart);
         if (opts.signal?.aborted) break;
-        pending = ahead();
-        pending.catch(() => {}); // a read failure is thrown when it is awaited
+        pending.push(ahead());
         stats.lastFrameIndex = f.index;
         writesOfFrame.length = 0;
         let result: PipelineResult | null = null;
@@ -240,7 +248,7 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplayOutcome> {
         waitStart = performance.now();
       }
     } finally {
-      await pending.catch(() => {});
+      await Promise.allSettled(pending);
       await frames.return(undefined);
     }
     progress.update(stats.processed, stats.elapsedS(), true);

@@ -32,6 +32,38 @@ Deno.test("thread budget: runs never hold more threads than the budget; waiters 
   assert.equal(budget.free, 2);
 });
 
+Deno.test("thread budget: urgent runs go ahead of waiting runs that are not, in order", async () => {
+  const budget = new ThreadBudget(2);
+  const order: string[] = [];
+  const took = (name: string) => (release: () => void) => {
+    order.push(name);
+    return release;
+  };
+  const a = await budget.acquire(1);
+  const b = await budget.acquire(1);
+  const ahead1 = budget.acquire(1).then(took("detection ahead 1"));
+  const ahead2 = budget.acquire(1).then(took("detection ahead 2"));
+  const branch1 = budget.acquire(1, true).then(took("branch 1"));
+  const branch2 = budget.acquire(1, true).then(took("branch 2"));
+  a();
+  (await branch1)();
+  b();
+  (await branch2)();
+  (await ahead1)();
+  (await ahead2)();
+  assert.deepEqual(order, ["branch 1", "branch 2", "detection ahead 1", "detection ahead 2"]);
+  assert.equal(budget.free, 2);
+  // with threads free and only non-urgent runs waiting for more, an urgent run takes them at once
+  const one = await budget.acquire(1);
+  const big = budget.acquire(2).then(took("big"));
+  const urgent = await budget.acquire(1, true);
+  assert.equal(budget.free, 0);
+  one();
+  urgent();
+  (await big)();
+  assert.equal(budget.free, 2);
+});
+
 Deno.test("thread budget: a request above the budget takes the whole budget", async () => {
   const budget = new ThreadBudget(2);
   const release = await budget.acquire(8);

@@ -99,6 +99,8 @@ async function outputs(): Promise<Record<string, unknown>> {
     const runner = await FrameRunner.create(archive, {
       backend: "native",
       threads: 1,
+      // two instances of the detector: frames prepared ahead are also detected ahead
+      instances: 2,
       spoolDir: `${dir}/spool`,
       tracking,
       sessionCooldownMs: 0,
@@ -130,6 +132,7 @@ async function outputs(): Promise<Record<string, unknown>> {
         perFrame.runner.prepare({ jpeg, width, height, at: at += 1000 }),
       ];
       assert.ok(early.every((f) => f.prepared), "the colour detector prepares ahead");
+      assert.ok(early.every((f) => f.detected), "two instances: both frames are detected ahead");
       assert.deepEqual(await perFrame.run(early[0]), out[`rgb: ${name}`]);
       assert.deepEqual(await perFrame.run(early[1]), out[`jpeg: ${name}`]);
       const crop = { x1: width * 0.05, y1: height * 0.1, x2: width * 0.95, y2: height };
