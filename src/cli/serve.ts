@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { commandSettings, ConfigError, processEnv } from "../config/mod.ts";
-import { FrameCache } from "../core/mod.ts";
+import { fixMmapThreshold, FrameCache } from "../core/mod.ts";
 import { errorMessage, logger } from "../core/mod.ts";
 import { redactUrl } from "../core/mod.ts";
 import { historyRoutes } from "../history/mod.ts";
@@ -242,6 +242,7 @@ export function sourceArgs(opts: ServeOptions, fileCameras = opts.fileCameras ??
 }
 
 export async function runServe(opts: ServeOptions): Promise<void> {
+  if (processEnv("MALLOC_MMAP_THRESHOLD_") === undefined) fixMmapThreshold();
   const named = sourceArgs(opts);
   const ingestOn = ingestConfigured({ ...opts, historyDir: opts.history });
   if (named.length === 0 && !ingestOn) {

@@ -12,3 +12,4 @@ export * from "./pixel_rect.ts";
 export * from "./redact.ts";
 export * from "./secret_refs.ts";
 export * from "./source_status.ts";
+export { fixMmapThreshold } from "./native_heap.ts";
