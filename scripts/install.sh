@@ -91,9 +91,13 @@ cat >"$bin.new" <<EOF
 #!/bin/sh
 $MARK
 # Runs the detector program in $app with its own Deno; arguments and exit code pass through.
-# --v8-flags: MEMORY_V8_FLAGS of src/core/memory_flags.ts; MALLOC_ARENA_MAX: README "Memory".
+# serve gets MEMORY_V8_FLAGS of src/core/memory_flags.ts (they cost run throughput); README "Memory".
 export DENO_NO_UPDATE_CHECK=1 DENO_NO_PROMPT=1 MALLOC_ARENA_MAX=\${MALLOC_ARENA_MAX:-2}
-exec "$app/bin/deno" run -A --v8-flags=--max-semi-space-size=1,--optimize-for-size --cached-only --frozen --config "$app/deno.json" "$app/main.ts" "\$@"
+v8=
+for a in "\$@"; do
+  [ "\$a" = serve ] && v8=--v8-flags=--max-semi-space-size=1,--optimize-for-size && break
+done
+exec "$app/bin/deno" run -A \$v8 --cached-only --frozen --config "$app/deno.json" "$app/main.ts" "\$@"
 EOF
 chmod 755 "$bin.new"
 mv -f "$bin.new" "$bin"

@@ -5,7 +5,10 @@
  * `deno compile` runs there with every other platform's native files, the onnxruntime-web bundles
  * the wasm fallback does not load, and type-only packages excluded.
  *
- *   deno run -A tools/compile.ts [--target x64|arm64] [--output FILE] [--stage DIR]
+ *   deno run -A tools/compile.ts [--target x64|arm64] [--output FILE] [--stage DIR] [--no-memory-flags]
+ *
+ * The V8 memory flags (src/core/memory_flags.ts) are embedded unless `--no-memory-flags`: a
+ * compiled file cannot take V8 flags when it starts, and they cost `run` throughput (README "Memory").
  *
  * `DENORT_BIN` is passed through to `deno compile` (where it cannot download its runtime).
  */
@@ -149,6 +152,8 @@ export interface CompileOptions {
   echo?: boolean;
   /** Type-check before compiling (default true; what is embedded does not depend on it). */
   typeCheck?: boolean;
+  /** Embed the V8 memory flags (default true). */
+  memoryFlags?: boolean;
 }
 
 export interface CompileResult {
@@ -169,7 +174,7 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
   const args = [
     "compile",
     "-A",
-    ...MEMORY_RUNTIME_ARGS,
+    ...(opts.memoryFlags === false ? [] : MEMORY_RUNTIME_ARGS),
     "--self-extracting",
     ...(opts.typeCheck === false ? ["--no-check"] : []),
     "--target",
@@ -221,6 +226,7 @@ if (import.meta.main) {
       target,
       output: flag("--output"),
       stageDir: flag("--stage"),
+      memoryFlags: !args.includes("--no-memory-flags"),
       env,
       echo: true,
     });
