@@ -9,7 +9,7 @@
  * `--mode run`: `detector run` with N subscriptions, each an H.264 RTSP camera (generated video,
  * its own RTSP server) and an archive holding the YOLOv8n-size model, driven by a scripted backend.
  *
- * The measured process runs with the program's memory flags (src/core/memory_flags.ts) unless
+ * `serve` runs with the program's memory flags (src/core/memory_flags.ts; `run` never does) unless
  * `--bare` is given. Extra runtime arguments go in `--deno-args` (e.g.
  * `--deno-args "--v8-flags=--max-semi-space-size=1"`); the environment is passed through, so
  * `MALLOC_ARENA_MAX=8 deno run -A bench/memory_bench.ts` measures that too.
@@ -37,8 +37,11 @@ const cameras = Number(arg("cameras", mode === "serve" ? "50" : "8"));
 const clients = Number(arg("clients", "100"));
 const fps = Number(arg("fps", "5"));
 const denoArgs = arg("deno-args", "").split(" ").filter((a) => a !== "");
-/** `--bare`: without the program's memory runtime flags, to measure what they take off. */
-const runtimeArgs = Deno.args.includes("--bare") ? [] : MEMORY_RUNTIME_ARGS;
+/**
+ * The program's memory runtime flags, as the `detector` command gives them (to `serve` only);
+ * `--bare`: without them, to measure what they take off.
+ */
+const runtimeArgs = Deno.args.includes("--bare") || mode === "run" ? [] : MEMORY_RUNTIME_ARGS;
 const TOKEN = "memory-bench";
 
 const mainTs = new URL("../main.ts", import.meta.url).pathname;
