@@ -34,7 +34,6 @@ export class Router {
     direct?: boolean;
   }[] = [];
   #direct = new Set<string>();
-  #directPatterns: URLPattern[] = [];
 
   /** `metrics` counts the requests whose handler failed; the server in front counts into it too. */
   constructor(readonly metrics: Metrics) {}
@@ -42,9 +41,7 @@ export class Router {
   add(...routes: Route[]): this {
     for (const r of routes) {
       if (r.path.includes(":") || r.path.includes("*")) {
-        const pattern = new URLPattern({ pathname: r.path });
-        this.#patterns.push({ ...r, pattern });
-        if (r.direct && r.method === "GET") this.#directPatterns.push(pattern);
+        this.#patterns.push({ ...r, pattern: new URLPattern({ pathname: r.path }) });
       } else {
         if (r.direct && r.method === "GET") this.#direct.add(r.path);
         let byMethod = this.#exact.get(r.path);
@@ -60,7 +57,7 @@ export class Router {
     if (this.#exact.has(path)) return this.#direct.has(path);
     for (const p of this.#patterns) {
       if (p.method !== "GET" || !p.pattern.exec({ pathname: path })) continue;
-      return this.#directPatterns.includes(p.pattern);
+      return p.direct === true;
     }
     return false;
   }
