@@ -49,6 +49,38 @@ function scanEntropyFrom(buf: Uint8Array, from: number, end: number): number {
 }
 
 /**
+ * Width and height from the frame header of a JPEG, reading only the segments before it (no scan
+ * of the image data); undefined when the bytes hold no frame header before the first scan.
+ */
+export function jpegHeaderSize(buf: Uint8Array): { width: number; height: number } | undefined {
+  if (buf.length < 4 || buf[0] !== 0xff || buf[1] !== SOI) return undefined;
+  let i = 2;
+  while (i + 3 < buf.length) {
+    if (buf[i] !== 0xff) return undefined;
+    const marker = buf[i + 1];
+    if (marker === 0xff) {
+      i++; // fill byte
+      continue;
+    }
+    if (marker === EOI || marker === SOS) return undefined;
+    if (isStandalone(marker)) {
+      i += 2;
+      continue;
+    }
+    const len = (buf[i + 2] << 8) | buf[i + 3];
+    if (len < 2) return undefined;
+    if (isSof(marker)) {
+      if (i + 8 >= buf.length || len < 7) return undefined;
+      const height = (buf[i + 5] << 8) | buf[i + 6];
+      const width = (buf[i + 7] << 8) | buf[i + 8];
+      return width > 0 && height > 0 ? { width, height } : undefined;
+    }
+    i += 2 + len;
+  }
+  return undefined;
+}
+
+/**
  * Where a walk over an incomplete JPEG stopped. Pass the same object again once more bytes arrived
  * (same `start`, larger `end`) and the walk continues there instead of from the SOI.
  */

@@ -4,6 +4,7 @@
  * then packed RGB → NCHW float32 / 255.
  */
 import sharp, { type Sharp } from "sharp";
+import { jpegHeaderSize } from "../core/mod.ts";
 import type { ImageInput } from "./types.ts";
 
 /** How frame pixels map into the letterboxed input: model = frame × scale + pad. */
@@ -54,40 +55,6 @@ export async function imageSize(image: ImageInput): Promise<{ width: number; hei
   return { width: meta.width, height: meta.height };
 }
 
-/**
- * Width and height from a baseline or progressive JPEG's frame header, read in place (no trip to
- * sharp's threads); undefined when the bytes are not a JPEG whose header says it.
- */
-export function jpegSize(bytes: Uint8Array): { width: number; height: number } | undefined {
-  if (bytes.length < 4 || bytes[0] !== 0xff || bytes[1] !== 0xd8) return undefined;
-  let i = 2;
-  while (i + 3 < bytes.length) {
-    if (bytes[i] !== 0xff) return undefined;
-    const marker = bytes[i + 1];
-    if (marker === 0xff) {
-      i++; // fill byte
-      continue;
-    }
-    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
-      i += 2; // no length
-      continue;
-    }
-    if (marker === 0xd9 || marker === 0xda) return undefined; // end, or scan before any frame
-    const length = (bytes[i + 2] << 8) | bytes[i + 3];
-    if (length < 2) return undefined;
-    const sof = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 &&
-      marker !== 0xcc;
-    if (sof) {
-      if (i + 8 >= bytes.length || length < 7) return undefined;
-      const height = (bytes[i + 5] << 8) | bytes[i + 6];
-      const width = (bytes[i + 7] << 8) | bytes[i + 8];
-      return width > 0 && height > 0 ? { width, height } : undefined;
-    }
-    i += 2 + length;
-  }
-  return undefined;
-}
-
 /** The letterbox geometry of ultralytics (`LetterBox`, centre, rounding ±0.1). */
 export function letterboxGeometry(
   width: number,
@@ -116,7 +83,7 @@ export async function letterbox(
   inH: number,
   reuse?: Float32Array,
 ): Promise<{ tensor: Float32Array; box: Letterbox }> {
-  const { width, height } = ("jpeg" in image ? jpegSize(image.jpeg) : undefined) ??
+  const { width, height } = ("jpeg" in image ? jpegHeaderSize(image.jpeg) : undefined) ??
     await imageSize(image);
   const g = letterboxGeometry(width, height, inW, inH);
   let pipeline = source(image).removeAlpha().toColourspace("srgb");

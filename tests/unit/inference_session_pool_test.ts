@@ -4,7 +4,8 @@ import { Metrics } from "../../src/core/metrics.ts";
 import type { BackendSession, TensorData } from "../../src/inference/backend.ts";
 import { createSession } from "../../src/inference/backends.ts";
 import { loadModel } from "../../src/inference/load_model.ts";
-import { imageSize, jpegSize, letterbox, rgbToNchw } from "../../src/inference/preprocess.ts";
+import { jpegHeaderSize } from "../../src/core/jpeg.ts";
+import { imageSize, letterbox, rgbToNchw } from "../../src/inference/preprocess.ts";
 import {
   modelInstances,
   SessionPool,
@@ -122,16 +123,16 @@ Deno.test("default instances: one per core up to 2, one per 2 cores up to 4; the
 Deno.test("JPEG size from the frame header matches sharp; other bytes fall back", async () => {
   for (const size of [[1280, 720], [720, 1280], [33, 17]]) {
     const jpeg = await colourFrameJpeg({ ...CAR_SCENE, width: size[0], height: size[1] });
-    assert.deepEqual(jpegSize(jpeg), await imageSize({ jpeg }));
+    assert.deepEqual(jpegHeaderSize(jpeg), await imageSize({ jpeg }));
     const progressive = await sharp(jpeg).jpeg({ progressive: true }).toBuffer();
-    assert.deepEqual(jpegSize(progressive), { width: size[0], height: size[1] });
+    assert.deepEqual(jpegHeaderSize(progressive), { width: size[0], height: size[1] });
   }
   const png = await sharp(colourFrameRgb(CAR_SCENE).rgb, {
     raw: { width: 1280, height: 720, channels: 3 },
   }).png().toBuffer();
-  assert.equal(jpegSize(png), undefined);
-  assert.equal(jpegSize(new Uint8Array([0xff, 0xd8, 0xff, 0xc0, 0, 2])), undefined);
-  assert.equal(jpegSize(new Uint8Array([0xff, 0xd8, 0xff, 0x00, 1, 2])), undefined);
+  assert.equal(jpegHeaderSize(png), undefined);
+  assert.equal(jpegHeaderSize(new Uint8Array([0xff, 0xd8, 0xff, 0xc0, 0, 2])), undefined);
+  assert.equal(jpegHeaderSize(new Uint8Array([0xff, 0xd8, 0xff, 0x00, 1, 2])), undefined);
   // a PNG still letterboxes (its size read by sharp)
   const { box } = await letterbox({ jpeg: png }, 640, 640);
   assert.deepEqual([box.width, box.height, box.padY], [1280, 720, 140]);
