@@ -10,6 +10,25 @@ export interface CarVideoOptions {
   height?: number;
   fps?: number;
   seconds?: number;
+  /** Encode with libx264's defaults (B-frames, 250-frame GOP) instead of short GOPs, no B-frames. */
+  x264Defaults?: boolean;
+}
+
+/** Boxes `[x, y, w, h]` of the car scene's Car (red) and Frontal (green) at `w`×`h`. */
+export function carSceneBoxes(w: number, h: number): { car: number[]; front: number[] } {
+  const car = [
+    Math.round(w * 0.15),
+    Math.round(h * 0.2),
+    Math.round(w * 0.55),
+    Math.round(h * 0.6),
+  ];
+  const front = [
+    car[0] + Math.round(car[2] * 0.25),
+    car[1] + Math.round(car[3] * 0.6),
+    Math.round(car[2] * 0.5),
+    Math.round(car[3] * 0.3),
+  ];
+  return { car, front };
 }
 
 /**
@@ -23,24 +42,14 @@ export async function carSceneVideo(opts: CarVideoOptions = {}): Promise<string>
   const seconds = opts.seconds ?? 60;
   const dir = `${Deno.env.get("TMPDIR") ?? "/tmp"}/detector-test-videos`;
   await Deno.mkdir(dir, { recursive: true });
-  const path = `${dir}/car_scene_${w}x${h}_${fps}fps_${seconds}s.mp4`;
+  const encoding = opts.x264Defaults ? "_x264defaults" : "";
+  const path = `${dir}/car_scene_${w}x${h}_${fps}fps_${seconds}s${encoding}.mp4`;
   try {
     if ((await Deno.stat(path)).size > 0) return path;
   } catch {
     // not made yet
   }
-  const car = [
-    Math.round(w * 0.15),
-    Math.round(h * 0.2),
-    Math.round(w * 0.55),
-    Math.round(h * 0.6),
-  ];
-  const front = [
-    car[0] + Math.round(car[2] * 0.25),
-    car[1] + Math.round(car[3] * 0.6),
-    Math.round(car[2] * 0.5),
-    Math.round(car[3] * 0.3),
-  ];
+  const { car, front } = carSceneBoxes(w, h);
   const tmp = `${path}.${crypto.randomUUID()}.tmp.mp4`;
   const out = await new Deno.Command("ffmpeg", {
     args: [
@@ -56,12 +65,7 @@ export async function carSceneVideo(opts: CarVideoOptions = {}): Promise<string>
       `drawbox=x=${front[0]}:y=${front[1]}:w=${front[2]}:h=${front[3]}:color=0x00FF00@1:t=fill`,
       "-c:v",
       "libx264",
-      "-preset",
-      "veryfast",
-      "-bf",
-      "0",
-      "-g",
-      String(fps),
+      ...(opts.x264Defaults ? [] : ["-preset", "veryfast", "-bf", "0", "-g", String(fps)]),
       "-pix_fmt",
       "yuv420p",
       tmp,
@@ -80,11 +84,17 @@ const json = (v: unknown) => new TextEncoder().encode(JSON.stringify(v, null, 2)
 
 /**
  * The full pympta example (Car+Frontal detection, brand and body-type branches) with its colour
- * models; `databases: false` drops the Redis/PostgreSQL blocks and the actions.
+ * models; `databases: false` drops the Redis/PostgreSQL blocks and the actions, `"redis"` keeps only
+ * Redis and its actions (no PostgreSQL, no parallel actions).
  */
-export function vehicleArchive(opts: { databases?: boolean } = {}): Uint8Array {
+export function vehicleArchive(
+  opts: { databases?: boolean | "redis" } = {},
+): Uint8Array {
   const pipeline = fullExamplePipeline() as Record<string, Record<string, unknown>>;
-  if (opts.databases === false) {
+  if (opts.databases === "redis") {
+    delete pipeline.postgresql;
+    pipeline.pipeline.parallelActions = [];
+  } else if (opts.databases === false) {
     delete pipeline.redis;
     delete pipeline.postgresql;
     pipeline.pipeline.actions = [];

@@ -6,66 +6,22 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { walkJpeg } from "../../src/core/jpeg.ts";
-import { zipDeterministic } from "../../src/mpta/pack.ts";
-import { fullExampleModels, fullExamplePipeline } from "../../src/testmodels/example_archives.ts";
 import { connectBackend, type Message } from "../harness/backend_client.ts";
 import { startDetector } from "../harness/detector.ts";
 import { serveFiles } from "../harness/http_files.ts";
 import { eventually } from "../harness/process.ts";
 import { startRedis } from "../harness/redis.ts";
 import { startRtspServer } from "../harness/rtsp_server.ts";
-import { childPids } from "../harness/worker_fixtures.ts";
+import {
+  carSceneBoxes,
+  carSceneVideo,
+  childPids,
+  vehicleArchive,
+} from "../harness/worker_fixtures.ts";
 
 const LONG = 60_000;
 const W = 1280, H = 720;
-// The car scene of tests/harness/worker_fixtures.ts at 1280×720: the Frontal box in native pixels.
-const CAR = [Math.round(W * 0.15), Math.round(H * 0.2), Math.round(W * 0.55), Math.round(H * 0.6)];
-const FRONT = [
-  CAR[0] + Math.round(CAR[2] * 0.25),
-  CAR[1] + Math.round(CAR[3] * 0.6),
-  Math.round(CAR[2] * 0.5),
-  Math.round(CAR[3] * 0.3),
-];
-
-/** The car scene at 1280×720, 10 fps, encoded with libx264's defaults (no -bf, no -g). */
-async function defaultX264Video(dir: string): Promise<string> {
-  const path = `${dir}/car_x264_defaults.mp4`;
-  const out = await new Deno.Command("ffmpeg", {
-    args: [
-      "-hide_banner",
-      "-loglevel",
-      "error",
-      "-y",
-      "-f",
-      "lavfi",
-      "-i",
-      `color=c=black:s=${W}x${H}:r=10:d=60,` +
-      `drawbox=x=${CAR[0]}:y=${CAR[1]}:w=${CAR[2]}:h=${CAR[3]}:color=0xFF0000@1:t=fill,` +
-      `drawbox=x=${FRONT[0]}:y=${FRONT[1]}:w=${FRONT[2]}:h=${FRONT[3]}:color=0x00FF00@1:t=fill`,
-      "-c:v",
-      "libx264",
-      "-pix_fmt",
-      "yuv420p",
-      path,
-    ],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  assert.ok(out.success, new TextDecoder().decode(out.stderr));
-  return path;
-}
-
-/** The example archive with its Redis actions (saves the Frontal crop) and no PostgreSQL. */
-function redisArchive(): Uint8Array {
-  const pipeline = fullExamplePipeline() as Record<string, Record<string, unknown>>;
-  delete pipeline.postgresql;
-  pipeline.pipeline.parallelActions = [];
-  const files: Record<string, Uint8Array> = {
-    "pipeline.json": new TextEncoder().encode(JSON.stringify(pipeline)),
-  };
-  for (const [name, bytes] of Object.entries(fullExampleModels())) files[name] = bytes;
-  return zipDeterministic(files);
-}
+const { car: CAR, front: FRONT } = carSceneBoxes(W, H);
 
 function jpegSize(bytes: Uint8Array): [number, number] {
   const info = walkJpeg(bytes);
@@ -84,9 +40,11 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     const dir = await Deno.makeTempDir();
-    const rtsp = await startRtspServer({ file: await defaultX264Video(dir) });
+    const rtsp = await startRtspServer({
+      file: await carSceneVideo({ width: W, height: H, x264Defaults: true }),
+    });
     const redis = await startRedis();
-    const files = serveFiles({ "/vehicle.mpta": redisArchive() });
+    const files = serveFiles({ "/vehicle.mpta": vehicleArchive({ databases: "redis" }) });
     const detector = await startDetector([
       "run",
       "--host",
