@@ -24,6 +24,7 @@ import { benchJpeg } from "./lib/bench_frame.ts";
 import { cpuSeconds, rssMiB } from "./lib/proc_stat.ts";
 import { fixed, machineLine, markdownTable } from "./lib/report.ts";
 import { arg } from "./lib/args.ts";
+import { runBenchArgs, subscribeCameras } from "./lib/worker_setup.ts";
 import { connectBackend } from "../tests/harness/backend_client.ts";
 import { type RtspServer, startRtspServer } from "../tests/harness/rtsp_server.ts";
 import { makeTestVideo } from "../tests/harness/video.ts";
@@ -201,31 +202,9 @@ async function runLoad(): Promise<Load> {
   const video = await makeTestVideo({ width, height, fps, seconds: 120 });
   const servers: RtspServer[] = [];
   for (let i = 0; i < cameras; i++) servers.push(await startRtspServer({ file: video }));
-  const { child, url } = await startMain([
-    "run",
-    "--host",
-    "127.0.0.1",
-    "--poll-interval",
-    "0",
-    "--model-dir",
-    `${tmp}/models`,
-    "--spool-dir",
-    `${tmp}/spool`,
-    "--tracking",
-    "per-frame",
-  ]);
+  const { child, url } = await startMain(runBenchArgs(tmp));
   const backend = await connectBackend(url);
-  const ids = servers.map((_, i) => `display-${i};cam-${i}`);
-  backend.send({
-    type: "setSubscriptionList",
-    subscriptions: servers.map((s, i) => ({
-      subscriptionIdentifier: ids[i],
-      rtspUrl: s.url,
-      modelUrl: archive,
-      modelId: 1,
-      modelName: "YOLOv8n",
-    })),
-  });
+  const ids = subscribeCameras(backend, servers, archive);
   for (const id of ids) {
     await backend.waitFor(
       (m) => m.type === "imageDetection" && m.subscriptionIdentifier === id,

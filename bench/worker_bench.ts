@@ -18,6 +18,7 @@ import { childPids } from "../tests/harness/worker_fixtures.ts";
 import { cpuSeconds } from "./lib/proc_stat.ts";
 import { fixed, machineLine, markdownTable, percentile } from "./lib/report.ts";
 import { arg } from "./lib/args.ts";
+import { runBenchArgs, subscribeCameras } from "./lib/worker_setup.ts";
 import { benchDetector, writeDetectorArchive } from "./lib/bench_models.ts";
 import * as ort from "onnxruntime-node";
 
@@ -85,34 +86,12 @@ async function measure(n: number): Promise<Row> {
   const servers: RtspServer[] = [];
   for (let i = 0; i < n; i++) servers.push(await startRtspServer({ file: video }));
   const detector = await startDetector(
-    [
-      "run",
-      "--host",
-      "127.0.0.1",
-      "--poll-interval",
-      "0",
-      "--model-dir",
-      `${dir}/models`,
-      "--spool-dir",
-      `${dir}/spool`,
-      "--tracking",
-      "per-frame",
-    ],
+    runBenchArgs(dir),
     { DETECTOR_LOG_LEVEL: "info" },
   );
   const backend = await connectBackend(detector.url);
   try {
-    const ids = servers.map((_, i) => `display-${i};cam-${i}`);
-    backend.send({
-      type: "setSubscriptionList",
-      subscriptions: servers.map((s, i) => ({
-        subscriptionIdentifier: ids[i],
-        rtspUrl: s.url,
-        modelUrl: archivePath,
-        modelId: 1,
-        modelName: "YOLOv8n",
-      })),
-    });
+    const ids = subscribeCameras(backend, servers, archivePath);
     const isReport = (m: Message) => m.type === "imageDetection";
     for (const id of ids) {
       await backend.waitFor(
