@@ -86,6 +86,7 @@ export async function runWorker(config: RunConfig): Promise<void> {
     jpegQuality: config.jpegQuality,
     // Pipelines take raw pixels: no MJPEG encode in ffmpeg and no JPEG decode per frame.
     output: "rgb",
+    analysisSize: config.analysisSize === "full" ? undefined : config.analysisSize,
   });
   const store = new ModelStore({
     dir: config.modelDir,
@@ -157,6 +158,7 @@ export async function runWorker(config: RunConfig): Promise<void> {
   });
   log.info("settings", {
     pollIntervalMs: config.pollIntervalMs,
+    analysisSize: config.analysisSize,
     targetFps: config.targetFps,
     reconnectIntervalSec: config.reconnectIntervalSec,
     maxRetries: config.maxRetries,

@@ -28,6 +28,7 @@ export const runSettings = commandSettings([
   "grace",
   "maxStreams",
   "pollInterval",
+  "analysisSize",
   "targetFps",
   "reconnectInterval",
   "maxRetries",
@@ -65,6 +66,8 @@ export interface RunConfig {
   maxStreams: number;
   /** Least time between two pipeline runs of one subscription. */
   pollIntervalMs: number;
+  /** Side that video frames are scaled down to fit before the pipelines; "full" keeps them. */
+  analysisSize: number | "full";
   /** Most pipeline runs per second per subscription. */
   targetFps: number;
   /** First delay before a failed camera reader reconnects. */
@@ -146,6 +149,7 @@ export function resolveRunConfig(
       graceMs: v.grace,
       maxStreams: v.maxStreams,
       pollIntervalMs: v.pollInterval,
+      analysisSize: v.analysisSize,
       targetFps: v.targetFps,
       reconnectIntervalSec: v.reconnectInterval / 1000,
       maxRetries: v.maxRetries,

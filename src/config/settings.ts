@@ -21,6 +21,7 @@ import {
   bytes,
   duration,
   int,
+  intOr,
   listOf,
   num,
   oneOf,
@@ -479,6 +480,17 @@ export const settings = {
     type: int(1, 10_000),
     default: 20,
     help: "most subscriptions at once",
+  },
+  analysisSize: {
+    flag: "--analysis-size <px|full>",
+    env: "DETECTOR_ANALYSIS_SIZE",
+    file: ["analysis_size"],
+    type: intOr("full", 32, 8192),
+    default: 640,
+    help: "video cameras' frames are scaled down in ffmpeg to fit this many pixels a side before " +
+      "the pipelines see them (positions are still reported in the camera's pixels; crops and " +
+      "the camera image come at this size); full keeps every pixel. Match it to the " +
+      "pipelines' detector input",
   },
   pollInterval: {
     flag: "--poll-interval <ms>",

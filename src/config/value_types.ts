@@ -53,6 +53,24 @@ export function int(min: number, max: number): ValueType<number> {
   };
 }
 
+/** An integer in a range, or one word standing for "no number" (`full`). */
+export function intOr<W extends string>(word: W, min: number, max: number): ValueType<number | W> {
+  const expects = `${word} or an integer between ${min} and ${max}`;
+  const n = int(min, max);
+  return {
+    expects,
+    parse(raw) {
+      if (typeof raw === "string" && raw.trim().toLowerCase() === word) return word;
+      try {
+        return n.parse(raw);
+      } catch {
+        throw new InvalidValue(expects);
+      }
+    },
+    format: String,
+  };
+}
+
 const msPer = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
 type TimeUnit = keyof typeof msPer;
 

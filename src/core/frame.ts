@@ -11,6 +11,16 @@ export interface Frame {
    * ffmpeg readers); `jpeg` is then empty and consumers encode one when they need it.
    */
   readonly rgb?: Uint8Array;
+  /**
+   * The camera's own picture size when the reader scaled the frame down for analysis (`run`'s
+   * analysis size): positions reported for this frame are in these pixels.
+   */
+  readonly native?: FrameSize;
+}
+
+export interface FrameSize {
+  width: number;
+  height: number;
 }
 
 export interface FrameMeta {
@@ -18,4 +28,5 @@ export interface FrameMeta {
   width?: number;
   height?: number;
   rgb?: Uint8Array;
+  native?: FrameSize;
 }

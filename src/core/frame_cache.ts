@@ -82,6 +82,7 @@ export class FrameCache {
       width: meta.width ?? slot.latest?.width,
       height: meta.height ?? slot.latest?.height,
       ...(meta.rgb ? { rgb: meta.rgb } : {}),
+      ...(meta.native ? { native: meta.native } : {}),
     });
     slot.latest = frame;
     slot.framesIn++;

@@ -1,10 +1,11 @@
 /**
  * One frame's pixels for the pipeline: decoded from JPEG at most once (by sharp, off the event
  * loop), then cropped by detection boxes for branches (resized to `resizeTarget`) and for
- * `redis_save_image` (encoded as JPEG or PNG).
+ * `redis_save_image` (encoded as JPEG or PNG). Positions are in the camera's picture
+ * (`FrameInput.native`) even when the pixels held are that picture scaled down.
  */
 import sharp from "sharp";
-import { type Box, pixelRect } from "../core/mod.ts";
+import { type Box, type FrameSize, pixelRect } from "../core/mod.ts";
 import type { ImageInput } from "../inference/mod.ts";
 import type { FrameInput } from "./types.ts";
 
@@ -19,8 +20,10 @@ export interface RgbImage {
 
 export class FrameImage {
   #rgb: Promise<RgbImage> | undefined;
+  readonly #native: FrameSize | undefined;
 
   constructor(readonly input: FrameInput | RgbImage & { jpeg?: undefined }) {
+    this.#native = "native" in input ? input.native : undefined;
     if (input.rgb) {
       const expected = input.width * input.height * 3;
       if (input.rgb.byteLength !== expected) {
@@ -34,12 +37,32 @@ export class FrameImage {
     }
   }
 
+  /** Width of the picture positions refer to. */
   get width(): number {
-    return this.input.width;
+    return this.#native?.width ?? this.input.width;
   }
 
   get height(): number {
-    return this.input.height;
+    return this.#native?.height ?? this.input.height;
+  }
+
+  /** Boxes found in the pixels held, moved to picture positions. */
+  toPicture<T extends { box: Box }>(found: T[]): T[] {
+    const n = this.#native;
+    if (!n) return found;
+    const sx = n.width / this.input.width, sy = n.height / this.input.height;
+    return found.map((d) => ({
+      ...d,
+      box: [d.box[0] * sx, d.box[1] * sy, d.box[2] * sx, d.box[3] * sy],
+    }));
+  }
+
+  /** A box in picture positions as a region of the pixels held. */
+  #region(box: Box, px: RgbImage) {
+    const n = this.#native;
+    if (!n) return pixelRect(box, px.width, px.height);
+    const sx = px.width / n.width, sy = px.height / n.height;
+    return pixelRect([box[0] * sx, box[1] * sy, box[2] * sx, box[3] * sy], px.width, px.height);
   }
 
   /** What a model is given for the whole frame: the JPEG as is, or the raw pixels. */
@@ -70,7 +93,7 @@ export class FrameImage {
   /** The box's pixels resized to `size` (stretched, as the original's cv2.resize); null if empty. */
   async crop(box: Box, size?: [number, number]): Promise<RgbImage | null> {
     const px = await this.pixels();
-    const r = pixelRect(box, px.width, px.height);
+    const r = this.#region(box, px);
     if (!r) return null;
     let img = this.#sharp(px).extract(r);
     if (size) img = img.resize(size[0], size[1], { fit: "fill" });
@@ -92,7 +115,7 @@ export class FrameImage {
     let img = this.#sharp(px);
     let width = px.width, height = px.height;
     if (box) {
-      const r = pixelRect(box, px.width, px.height);
+      const r = this.#region(box, px);
       if (r) {
         img = img.extract(r);
         width = r.width;

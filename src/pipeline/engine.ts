@@ -78,8 +78,10 @@ export class Engine {
       ...(isRoot && node.triggerClasses.length ? { classes: node.triggerClasses } : {}),
     };
     const m = model as DetectionModel;
-    if (prepared && m.detectPrepared) return await m.detectPrepared(await prepared, opts);
-    return await m.detect(image.modelInput(), opts);
+    const found = prepared && m.detectPrepared
+      ? await m.detectPrepared(await prepared, opts)
+      : await m.detect(image.modelInput(), opts);
+    return image.toPicture(found);
   }
 
   /**

@@ -238,7 +238,7 @@ export class FrameRunner implements PipelineRunner {
     const ready = eventComplete(rootRun) &&
       (!this.#sessionsEnabled || hasAllExpectedClasses(root, regions));
     const whole = Object.values(regions).every((d) =>
-      !touchesBorder(d.box, frame.width, frame.height)
+      !touchesBorder(d.box, image.width, image.height)
     );
     const decision = cam.decide(anchor, frame.at, ready, whole);
     result.sessionId = decision.sessionId;

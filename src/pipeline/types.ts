@@ -1,4 +1,5 @@
 import type { Detection, PreparedImage } from "../inference/mod.ts";
+import type { FrameSize } from "../core/mod.ts";
 
 /** What one pipeline run on one frame produced (docs/mpta.md "Execution of one frame"). */
 export interface BranchResult {
@@ -49,6 +50,11 @@ export interface FrameInput {
   rgb?: Uint8Array;
   width: number;
   height: number;
+  /**
+   * The camera's picture size when `rgb` is that picture scaled down (`run`'s analysis size):
+   * detections, crops and border checks are in these pixels, the pixels read scaled.
+   */
+  native?: FrameSize;
   /** Capture time, ms epoch. */
   at: number;
 }

@@ -41,6 +41,37 @@ export function cropRegion(rect: CropRect, width: number, height: number): Pixel
   return region;
 }
 
+/**
+ * A region of the camera's `picture` as a region of that picture scaled to `width`×`height`
+ * (at least one pixel).
+ */
+export function scaledRegion(
+  region: PixelRegion,
+  picture: { width: number; height: number },
+  width: number,
+  height: number,
+): PixelRegion {
+  const sx = width / picture.width, sy = height / picture.height;
+  const left = Math.min(width - 1, Math.floor(region.left * sx));
+  const top = Math.min(height - 1, Math.floor(region.top * sy));
+  const right = Math.max(left + 1, Math.min(width, Math.ceil((region.left + region.width) * sx)));
+  const bottom = Math.max(top + 1, Math.min(height, Math.ceil((region.top + region.height) * sy)));
+  return { left, top, width: right - left, height: bottom - top };
+}
+
+/** The crop of a frame whose pixels may be its camera's picture scaled down (`Frame.native`). */
+export function frameCropRegion(
+  rect: CropRect,
+  frame: { width: number; height: number; native?: { width: number; height: number } },
+): { held: PixelRegion; picture: PixelRegion } {
+  if (!frame.native) {
+    const region = cropRegion(rect, frame.width, frame.height);
+    return { held: region, picture: region };
+  }
+  const picture = cropRegion(rect, frame.native.width, frame.native.height);
+  return { held: scaledRegion(picture, frame.native, frame.width, frame.height), picture };
+}
+
 /** True when the protocol object carries a crop (all four fields present). */
 export function hasCrop(
   o: { cropX1?: unknown; cropY1?: unknown; cropX2?: unknown; cropY2?: unknown },

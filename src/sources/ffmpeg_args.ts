@@ -37,6 +37,11 @@ export interface FfmpegSettings {
    * per-frame size header, no encode). MJPEG input passed through (`copy`) stays JPEG.
    */
   output: "jpeg" | "rgb";
+  /**
+   * Raw output only: frames larger than this many pixels on a side are scaled down in ffmpeg to
+   * fit (aspect kept, never enlarged), unless the spec sets its own `scale`.
+   */
+  analysisSize?: number;
   /** Files: read at native speed (`-re`). */
   realtime: boolean;
   /** Files: start again at the end (`-stream_loop -1`). */
@@ -171,6 +176,9 @@ export function parseFfmpegSpec(
     height,
     codec: codec as FfmpegSettings["codec"],
     output: opts.output ?? "jpeg",
+    ...(opts.output === "rgb" && scale === null && opts.analysisSize !== undefined
+      ? { analysisSize: opts.analysisSize }
+      : {}),
     realtime: flag(options, "re") ?? true,
     loop: flag(options, "loop") ?? false,
     ioTimeoutMs: opts.timeoutMs ?? 10_000,
@@ -219,6 +227,20 @@ function deviceSettings(
   };
 }
 
+/**
+ * Scales a frame down to fit `size`×`size`, never up. `area` averages the pixels each output
+ * pixel covers: no aliasing, and cheaper than bilinear or bicubic for such reductions.
+ */
+function analysisScale(size: number): string {
+  return `scale='min(iw,${size})':'min(ih,${size})':force_original_aspect_ratio=decrease:flags=area`;
+}
+
+/** The size `analysisScale` gives a `width`×`height` picture (ffmpeg may differ by a pixel). */
+export function analysisFit(width: number, height: number, size: number) {
+  const s = Math.min(1, size / width, size / height);
+  return { width: Math.max(1, Math.round(width * s)), height: Math.max(1, Math.round(height * s)) };
+}
+
 /** Whether this run may pass MJPEG input through without re-encoding. */
 export function canCopy(s: FfmpegSettings): boolean {
   return s.codec !== "mjpeg" && s.fps === undefined && s.width === undefined &&
@@ -261,6 +283,7 @@ export function ffmpegArgs(s: FfmpegSettings, copy = s.codec === "copy"): string
       filters.push(`scale=${s.width ?? -2}:${s.height ?? -2}`);
     }
     if (s.output === "rgb") {
+      if (s.analysisSize !== undefined) filters.push(analysisScale(s.analysisSize));
       filters.push("format=rgb24");
       args.push("-vf", filters.join(","), "-c:v", "ppm");
     } else {

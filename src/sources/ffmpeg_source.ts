@@ -6,14 +6,20 @@
  * killed; failures are classified from ffmpeg's stderr (401, 404, refused, corrupt…). MJPEG input
  * is passed through without re-encoding.
  */
-import type { FrameCache } from "../core/mod.ts";
+import type { FrameCache, FrameSize } from "../core/mod.ts";
 import { DEFAULT_MAX_FRAME_BYTES, JpegSplitter } from "../core/mod.ts";
 import { errorMessage } from "../core/mod.ts";
 import { redactUrl } from "../core/mod.ts";
 import type { SourceState } from "../core/mod.ts";
-import { canCopy, ffmpegArgs, type FfmpegSettings, parseFfmpegSpec } from "./ffmpeg_args.ts";
+import {
+  analysisFit,
+  canCopy,
+  ffmpegArgs,
+  type FfmpegSettings,
+  parseFfmpegSpec,
+} from "./ffmpeg_args.ts";
 import { ffmpegPath, spawnTracked, type TrackedChild } from "./ffmpeg_process.ts";
-import { PpmSplitter, readPpmStream } from "./ppm_splitter.ts";
+import { PpmSplitter, type RawFrame, readPpmStream } from "./ppm_splitter.ts";
 import { classifyFailure, FfmpegLogParser, type StreamInfo } from "./ffmpeg_stderr.ts";
 import {
   type LoopPhase,
@@ -33,7 +39,7 @@ export class FfmpegFailure extends SourceFailure {
   override name = "FfmpegFailure";
 }
 
-type RunOutcome = "ended" | "aborted" | "switch-to-copy";
+type RunOutcome = "ended" | "aborted" | "switch-to-copy" | "full-size";
 type FfmpegState = "starting" | "running" | "stalled" | "exited" | "backoff" | "stopped" | "ended";
 
 export class FfmpegSource extends ReconnectingSource {
@@ -43,6 +49,8 @@ export class FfmpegSource extends ReconnectingSource {
   readonly #secrets: string[];
   #input: StreamInfo | undefined;
   #copy: boolean;
+  /** Analysis scaling given up: the input announces no picture size to map positions back to. */
+  #fullSize = false;
   #child: TrackedChild | undefined;
   #stalls = 0;
   #stderrTail: string[] = [];
@@ -110,6 +118,14 @@ export class FfmpegSource extends ReconnectingSource {
     while (true) {
       const outcome = await this.#run(signal);
       if (outcome === "ended") return "ended";
+      if (outcome === "full-size") {
+        this.#fullSize = true;
+        this.log.warn(
+          "the input announces no picture size, so scaled frames could not be mapped back to it: " +
+            "reading it at full size",
+        );
+        continue;
+      }
       if (outcome !== "switch-to-copy") return;
       this.#copy = true;
       this.log.info("input is MJPEG: passing frames through without re-encoding");
@@ -122,7 +138,8 @@ export class FfmpegSource extends ReconnectingSource {
     const parser = new FfmpegLogParser();
     const splitter = new JpegSplitter(this.opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
     const raw = s.output === "rgb" && !this.#copy ? new PpmSplitter() : undefined;
-    const args = ffmpegArgs(s, this.#copy);
+    const scaled = raw !== undefined && s.analysisSize !== undefined && !this.#fullSize;
+    const args = ffmpegArgs(scaled ? s : { ...s, analysisSize: undefined }, this.#copy);
     let child: TrackedChild;
     try {
       child = spawnTracked(ffmpegPath(), args, "ffmpeg");
@@ -147,6 +164,8 @@ export class FfmpegSource extends ReconnectingSource {
     let lastFrameAt = startedAt;
     let stalled = false;
     let switchToCopy = false;
+    let fullSize = false;
+    let sizeChanged: string | undefined;
     const mayAutoCopy = s.codec === "auto" && !this.#copy && canCopy(s);
 
     const onAbort = () => void child.stop();
@@ -179,6 +198,11 @@ export class FfmpegSource extends ReconnectingSource {
     const readStderr = async () => {
       for await (const chunk of child.stderr) {
         for (const line of ring.push(chunk)) this.#onStderrLine(line, parser, child);
+        if (held && parser.input) {
+          const { frame, at } = held;
+          held = undefined;
+          emitScaled(frame, at);
+        }
         if (mayAutoCopy && !switchToCopy && parser.input?.codec === "mjpeg") {
           switchToCopy = true;
           void child.stop(1000);
@@ -201,11 +225,31 @@ export class FfmpegSource extends ReconnectingSource {
       }
       return now;
     };
+    // Scaled frames carry the camera's size from the input's description on stderr, which ffmpeg
+    // writes before any frame; the newest frame waits in `held` if stdout is read first.
+    let held: { frame: RawFrame; at: number } | undefined;
+    const emitScaled = (f: RawFrame, at: number) => {
+      const native = nativeSize(f, parser.input, s.analysisSize!);
+      if (native === "unknown") {
+        held = { frame: f, at };
+      } else if (native === "unannounced") {
+        fullSize = true;
+        void child.stop(1000);
+      } else if (typeof native === "string") {
+        sizeChanged ??= native;
+        void child.stop(1000);
+      } else {
+        this.emitRgb(f.rgb, f.width, f.height, at, native);
+      }
+    };
     const readRaw = async (splitter: PpmSplitter) => {
       await readPpmStream(child.stdout, splitter, (frames) => {
-        if (switchToCopy) return;
+        if (switchToCopy || fullSize || sizeChanged) return;
         const now = gotFrame(frames[0].width, frames[0].height);
-        for (const f of frames) this.emitRgb(f.rgb, f.width, f.height, now);
+        for (const f of frames) {
+          if (scaled) emitScaled(f, now);
+          else this.emitRgb(f.rgb, f.width, f.height, now);
+        }
       });
       if (splitter.failed) {
         this.reject(`unreadable ffmpeg output: ${splitter.failed}`);
@@ -244,10 +288,12 @@ export class FfmpegSource extends ReconnectingSource {
     this.#stderrTail = ring.tail().filter(isNoteworthy).slice(-STDERR_TAIL);
     if (signal.aborted) return "aborted";
     if (switchToCopy) return "switch-to-copy";
+    if (fullSize) return "full-size";
     const fail = (code: string, message: string): never => {
       throw new FfmpegFailure(code, message);
     };
     if (raw?.failed) fail("bad_output", `unreadable ffmpeg output: ${raw.failed}`);
+    if (sizeChanged) fail("size_changed", sizeChanged);
     if (stalled) {
       fail(
         "stalled",
@@ -284,6 +330,28 @@ export class FfmpegSource extends ReconnectingSource {
       this.#publish(state, state === "live" ? "running" : "starting");
     }
   }
+}
+
+/**
+ * The camera's picture size behind a frame ffmpeg scaled to fit `size`: undefined when the frame
+ * is the picture itself, "unknown" before the input's description was read, "unannounced" when it
+ * has no size, or why the frame does not match it (the camera changed its picture size).
+ */
+export function nativeSize(
+  frame: { width: number; height: number },
+  input: StreamInfo | undefined,
+  size: number,
+): FrameSize | undefined | string {
+  if (!input) return "unknown";
+  const { width, height } = input;
+  if (!width || !height) return "unannounced";
+  if (frame.width === width && frame.height === height) return undefined;
+  const fit = analysisFit(width, height, size);
+  if (Math.abs(fit.width - frame.width) > 1 || Math.abs(fit.height - frame.height) > 1) {
+    return `the camera's picture is no longer ${width}x${height} (a ${frame.width}x${frame.height} ` +
+      "frame came): reading it again";
+  }
+  return { width, height };
 }
 
 /** Lines worth showing in a status: not the indented stream/metadata description blocks. */

@@ -7,7 +7,7 @@
 import sharp from "sharp";
 import type { Frame } from "../core/mod.ts";
 import type { PixelRegion } from "../core/mod.ts";
-import { applyCrop, type CroppedJpeg, type CropRect, cropRegion } from "./crop.ts";
+import { applyCrop, type CroppedJpeg, type CropRect, frameCropRegion } from "./crop.ts";
 
 /** sharp quality of JPEGs encoded from raw frames (close to ffmpeg's `-q:v 5`). */
 export const RAW_JPEG_QUALITY = 85;
@@ -52,7 +52,7 @@ export async function cropFrameJpeg(frame: Frame, rect: CropRect): Promise<Cropp
     return await applyCrop(frame.jpeg, rect, { width: frame.width, height: frame.height });
   }
   const width = frame.width!, height = frame.height!;
-  const region = cropRegion(rect, width, height);
+  const region = frameCropRegion(rect, { width, height, native: frame.native }).held;
   if (region.width === width && region.height === height) {
     return { jpeg: await frameJpeg(frame), width, height };
   }

@@ -1,4 +1,4 @@
-import type { FrameCache } from "../core/mod.ts";
+import type { FrameCache, FrameSize } from "../core/mod.ts";
 import type { SourceState, SourceStatus } from "../core/mod.ts";
 import { Backoff, type BackoffOptions, sleep } from "../core/mod.ts";
 import { errorMessage, type Logger, logger } from "../core/mod.ts";
@@ -123,9 +123,15 @@ export abstract class ReconnectingSource implements Source {
   }
 
   /** Called by subclasses for each complete raw frame (RGB24, width × height × 3 bytes). */
-  protected emitRgb(rgb: Uint8Array, width: number, height: number, at?: number): void {
+  protected emitRgb(
+    rgb: Uint8Array,
+    width: number,
+    height: number,
+    at?: number,
+    native?: FrameSize,
+  ): void {
     this.frameArrived();
-    this.cache.put(this.camera, NO_JPEG, { width, height, at, rgb });
+    this.cache.put(this.camera, NO_JPEG, { width, height, at, rgb, ...(native ? { native } : {}) });
   }
 
   /** Marks the session healthy and the source live; `emit` calls it. */

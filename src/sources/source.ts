@@ -40,6 +40,11 @@ export interface SourceOptions {
    * through stays JPEG; other kinds always deliver JPEG.
    */
   output?: "jpeg" | "rgb";
+  /**
+   * ffmpeg sources with `output: "rgb"`: frames larger than this on a side are scaled down in
+   * ffmpeg to fit (aspect kept); each frame keeps the camera's size in `Frame.native`.
+   */
+  analysisSize?: number;
   /** Counts reconnects, rejected frames and source errors (nothing is counted without it). */
   metrics?: Metrics;
 }

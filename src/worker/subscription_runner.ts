@@ -13,7 +13,14 @@ import { errorMessage, logger } from "../core/mod.ts";
 import type { Metrics } from "../core/mod.ts";
 import { redactText } from "../core/mod.ts";
 import type { FrameInput, PipelineResult } from "../pipeline/mod.ts";
-import { cropFrameJpeg, type CroppedJpeg, cropRegion, cropRgb, frameJpeg } from "../sources/mod.ts";
+import {
+  cropFrameJpeg,
+  type CroppedJpeg,
+  cropRegion,
+  cropRgb,
+  frameCropRegion,
+  frameJpeg,
+} from "../sources/mod.ts";
 import type { AcquireOptions, ReaderLease } from "../sources/mod.ts";
 import { currentCar, detectionFields } from "./detection_mapping.ts";
 import type { DisplaySessions } from "./display_sessions.ts";
@@ -266,15 +273,30 @@ function withSize(frame: Frame): CroppedJpeg {
 
 /**
  * The frame as the pipeline takes it: raw pixels or the JPEG untouched, the crop as raw RGB (no
- * re-encode).
+ * re-encode). Positions stay in the camera's picture when the pixels were scaled down.
  */
 export async function pipelineInput(frame: Frame, spec: SubscriptionSpec): Promise<FrameInput> {
   if (frame.rgb) {
     const width = frame.width!, height = frame.height!;
-    if (!spec.crop) return { rgb: frame.rgb, width, height, at: frame.at };
-    const region = cropRegion(spec.crop, width, height);
-    const rgb = cropRgb(frame.rgb, width, region);
-    return { rgb, width: region.width, height: region.height, at: frame.at };
+    const at = frame.at;
+    if (!spec.crop) {
+      return {
+        rgb: frame.rgb,
+        width,
+        height,
+        at,
+        ...(frame.native ? { native: frame.native } : {}),
+      };
+    }
+    const { held, picture } = frameCropRegion(spec.crop, { width, height, native: frame.native });
+    const rgb = cropRgb(frame.rgb, width, held);
+    return {
+      rgb,
+      width: held.width,
+      height: held.height,
+      at,
+      ...(frame.native ? { native: { width: picture.width, height: picture.height } } : {}),
+    };
   }
   const { jpeg, width, height } = withSize(frame);
   if (!spec.crop) return { jpeg, width, height, at: frame.at };

@@ -88,9 +88,13 @@ const json = (v: unknown) => new TextEncoder().encode(JSON.stringify(v, null, 2)
  * Redis and its actions (no PostgreSQL, no parallel actions).
  */
 export function vehicleArchive(
-  opts: { databases?: boolean | "redis" } = {},
+  opts: { databases?: boolean | "redis"; publish?: string } = {},
 ): Uint8Array {
   const pipeline = fullExamplePipeline() as Record<string, Record<string, unknown>>;
+  if (opts.publish !== undefined) {
+    const actions = pipeline.pipeline.actions as Record<string, unknown>[];
+    for (const a of actions) if (a.type === "redis_publish") a.message = opts.publish;
+  }
   if (opts.databases === "redis") {
     delete pipeline.postgresql;
     pipeline.pipeline.parallelActions = [];
