@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { ffmpegArgs, isFfmpegSpec, parseFfmpegSpec } from "../../src/sources/ffmpeg_args.ts";
+import {
+  analysisFit,
+  ffmpegArgs,
+  isFfmpegSpec,
+  parseFfmpegSpec,
+} from "../../src/sources/ffmpeg_args.ts";
+import { nativeSize } from "../../src/sources/ffmpeg_source.ts";
 import {
   classifyFailure,
   FfmpegLogParser,
@@ -202,4 +208,36 @@ Deno.test("ffmpeg args: output rgb writes raw RGB24 frames (PPM), no MJPEG encod
   assert.equal(after(scaled, "-vf"), "fps=5,scale=640:-2,format=rgb24");
   const copied = ffmpegArgs(parseFfmpegSpec("ffmpeg:http://cam/v.mjpg", { output: "rgb" }), true);
   assert.equal(after(copied, "-c:v"), "copy", "MJPEG input still passes through");
+});
+
+Deno.test("ffmpeg args: raw frames scaled down to the analysis size, never up; a spec's scale wins", () => {
+  const args = ffmpegArgs(parseFfmpegSpec("rtsp://cam/live", { output: "rgb", analysisSize: 640 }));
+  assert.equal(
+    after(args, "-vf"),
+    "scale='min(iw,640)':'min(ih,640)':force_original_aspect_ratio=decrease:flags=area,format=rgb24",
+  );
+  const own = ffmpegArgs(
+    parseFfmpegSpec("rtsp://cam/live#scale=800x", { output: "rgb", analysisSize: 640 }),
+  );
+  assert.equal(after(own, "-vf"), "scale=800:-2,format=rgb24");
+  const jpeg = ffmpegArgs(parseFfmpegSpec("rtsp://cam/live", { analysisSize: 640 }));
+  assert.ok(!after(jpeg, "-vf")?.includes("scale"), "MJPEG output is never scaled for analysis");
+  assert.deepEqual(analysisFit(1920, 1080, 640), { width: 640, height: 360 });
+  assert.deepEqual(analysisFit(1080, 1920, 640), { width: 360, height: 640 });
+  assert.deepEqual(analysisFit(320, 240, 640), { width: 320, height: 240 });
+});
+
+Deno.test("ffmpeg frames scaled for analysis keep the camera's size from the input's description", () => {
+  const input = { codec: "h264", width: 1920, height: 1080 };
+  assert.deepEqual(nativeSize({ width: 640, height: 360 }, input, 640), {
+    width: 1920,
+    height: 1080,
+  });
+  assert.equal(nativeSize({ width: 1920, height: 1080 }, input, 4096), undefined, "not scaled");
+  assert.equal(nativeSize({ width: 640, height: 360 }, undefined, 640), "unknown");
+  assert.equal(nativeSize({ width: 640, height: 360 }, { codec: "h264" }, 640), "unannounced");
+  assert.match(
+    nativeSize({ width: 640, height: 480 }, input, 640) as string,
+    /no longer 1920x1080 \(a 640x480 frame came\)/,
+  );
 });

@@ -430,3 +430,24 @@ Deno.test("unknown placeholders and bad SQL names are refused when the runner is
     await assert.rejects(() => runnerFor(spec, models), re);
   }
 });
+
+Deno.test("a frame scaled for analysis: boxes in the camera's pixels, crops from the pixels held", async () => {
+  const full = scene([CAR, FRONTAL]);
+  const half = await sharp(full.rgb!, { raw: { width: W, height: H, channels: 3 } })
+    .resize(W / 2, H / 2, { kernel: "nearest" }).raw().toBuffer();
+  const img = new FrameImage({
+    rgb: new Uint8Array(half.buffer, half.byteOffset, half.byteLength),
+    width: W / 2,
+    height: H / 2,
+    native: { width: W, height: H },
+    at: 0,
+  });
+  assert.deepEqual([img.width, img.height], [W, H], "positions are the camera's");
+  const found = img.toPicture([{ box: [10, 20, 30, 40] as [number, number, number, number] }]);
+  assert.deepEqual(found[0].box, [20, 40, 60, 80]);
+  const jpeg = await img.encode(CAR.box, "jpeg", 90);
+  assert.deepEqual([jpeg.width, jpeg.height], [150, 110], "the car box, in half-size pixels");
+  const crop = await img.crop(FRONTAL.box);
+  assert.deepEqual([crop?.width, crop?.height], [70, 40]);
+  assert.deepEqual([...crop!.rgb.subarray(0, 3)], [0, 230, 0], "the frontal pixels");
+});

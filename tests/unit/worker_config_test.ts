@@ -68,3 +68,19 @@ Deno.test("readConfigFile: missing file, bad JSON, not an object", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("analysis size: 640 by default; full, a number, or an error naming the setting", () => {
+  assert.equal(defaults.analysisSize, 640);
+  assert.equal(resolveRunConfig({}, noEnv, { analysis_size: 1280 }).config.analysisSize, 1280);
+  const env = (n: string) => (n === "DETECTOR_ANALYSIS_SIZE" ? "FULL" : undefined);
+  assert.equal(resolveRunConfig({}, env).config.analysisSize, "full");
+  assert.equal(resolveRunConfig({ analysisSize: "960" }, noEnv).config.analysisSize, 960);
+  assert.throws(
+    () => resolveRunConfig({}, noEnv, { analysis_size: "big" }, "cfg.json"),
+    /cfg.json: "analysis_size" expects full or an integer between 32 and 8192, got "big"/,
+  );
+  assert.throws(
+    () => resolveRunConfig({ analysisSize: "16" }, noEnv),
+    /--analysis-size expects full or an integer between 32 and 8192/,
+  );
+});

@@ -307,3 +307,22 @@ Deno.test("raw frames: the pipeline gets the pixels (cropped in native pixels), 
   assert.deepEqual([crop.width, crop.height], [3, 2], "clamped to the frame");
   assert.deepEqual([...crop.rgb!], [5, 2, 9, 6, 2, 9, 7, 2, 9, 5, 3, 9, 6, 3, 9, 7, 3, 9]);
 });
+
+Deno.test("raw frames scaled for analysis: the crop is mapped into the pixels held, positions stay the camera's", async () => {
+  const cache = new FrameCache();
+  const rgb = new Uint8Array(8 * 4 * 3);
+  for (let i = 0; i < 8 * 4; i++) rgb.set([i % 8, Math.floor(i / 8), 9], i * 3);
+  // a 32×16 camera picture held as 8×4 pixels (a quarter a side)
+  const native = { width: 32, height: 16 };
+  const frame = cache.put("cam", new Uint8Array(0), { width: 8, height: 4, rgb, at: 5, native });
+  const whole = await pipelineInput(frame, spec("d;c", "rtsp://cam/x"));
+  assert.equal(whole.rgb, rgb);
+  assert.deepEqual(whole.native, native);
+  const crop = await pipelineInput(
+    frame,
+    spec("d;c", "rtsp://cam/x", { crop: { x1: 20, y1: 8, x2: 30, y2: 15 } }),
+  );
+  assert.deepEqual([crop.width, crop.height], [3, 2], "pixels 5…7 × 2…3 of the 8×4 held");
+  assert.deepEqual(crop.native, { width: 10, height: 7 }, "the crop's size in camera pixels");
+  assert.deepEqual([...crop.rgb!], [5, 2, 9, 6, 2, 9, 7, 2, 9, 5, 3, 9, 6, 3, 9, 7, 3, 9]);
+});
