@@ -17,6 +17,7 @@
  * deno run -A bench/memory_bench.ts [--mode serve] [--minutes 10] [--cameras 50] [--clients 100]
  *   [--fps 5] [--bare] [--deno-args "…"]
  * deno run -A bench/memory_bench.ts --mode run [--minutes 10] [--cameras 8] [--fps 5]
+ *   [--analysis-size 640|full]
  *   [--size 1280x720] [--model PATH]
  */
 import { type Child, spawnChild } from "../tests/harness/process.ts";
@@ -36,6 +37,7 @@ if (mode !== "serve" && mode !== "run") throw new Error(`--mode expects serve or
 const minutes = Number(arg("minutes", "10"));
 const cameras = Number(arg("cameras", mode === "serve" ? "50" : "8"));
 const clients = Number(arg("clients", "100"));
+const analysisSize = arg("analysis-size", "640");
 const fps = Number(arg("fps", "5"));
 const denoArgs = arg("deno-args", "").split(" ").filter((a) => a !== "");
 /**
@@ -202,7 +204,7 @@ async function runLoad(): Promise<Load> {
   const video = await makeTestVideo({ width, height, fps, seconds: 120 });
   const servers: RtspServer[] = [];
   for (let i = 0; i < cameras; i++) servers.push(await startRtspServer({ file: video }));
-  const { child, url } = await startMain(runBenchArgs(tmp));
+  const { child, url } = await startMain(runBenchArgs(tmp, analysisSize));
   const backend = await connectBackend(url);
   const ids = subscribeCameras(backend, servers, archive);
   for (const id of ids) {

@@ -9,6 +9,7 @@
  * jitter ≤ 50 ms, per-camera detections/s within 25 % of each other.
  *
  * deno run -A bench/worker_bench.ts [--seconds 20] [--cameras 1,2,4,8] [--model PATH]
+ *   [--analysis-size 640|full]
  */
 import { connectBackend, type Message } from "../tests/harness/backend_client.ts";
 import { startDetector } from "../tests/harness/detector.ts";
@@ -25,6 +26,7 @@ import * as ort from "onnxruntime-node";
 const seconds = Number(arg("seconds", "20"));
 const counts = arg("cameras", "1,2,4,8").split(",").map(Number);
 const modelPath = arg("model", "");
+const analysisSize = arg("analysis-size", "640");
 const FPS = 5;
 const HEARTBEAT_MS = 2000;
 const TARGET = { ratio: 0.75, jitterMs: 50, spread: 0.25 };
@@ -86,7 +88,7 @@ async function measure(n: number): Promise<Row> {
   const servers: RtspServer[] = [];
   for (let i = 0; i < n; i++) servers.push(await startRtspServer({ file: video }));
   const detector = await startDetector(
-    runBenchArgs(dir),
+    runBenchArgs(dir, analysisSize),
     { DETECTOR_LOG_LEVEL: "info" },
   );
   const backend = await connectBackend(detector.url);

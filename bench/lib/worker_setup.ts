@@ -1,11 +1,11 @@
 /**
  * What the worker and memory benches both do to `detector run`: its arguments (loopback, no poll
- * pause, per-frame events, spool and models in `dir`) and one subscription per RTSP camera on one
+ * pause, per-frame events, spool and models in `dir`, the analysis size) and one subscription per RTSP camera on one
  * archive.
  */
 import type { BackendClient } from "../../tests/harness/backend_client.ts";
 
-export function runBenchArgs(dir: string): string[] {
+export function runBenchArgs(dir: string, analysisSize = "640"): string[] {
   return [
     "run",
     "--host",
@@ -18,6 +18,8 @@ export function runBenchArgs(dir: string): string[] {
     `${dir}/spool`,
     "--tracking",
     "per-frame",
+    "--analysis-size",
+    analysisSize,
   ];
 }
 
