@@ -153,7 +153,7 @@ try {
 
 console.log(
   `${machineLine()}\nYOLOv8n-size model (random weights, 640×640), 1080p H.264 RTSP cameras at ` +
-    `${FPS} fps, ${seconds} s per row, heartbeat every ${HEARTBEAT_MS} ms\n`,
+    `${FPS} fps, analysis size ${analysisSize}, ${seconds} s per row, heartbeat every ${HEARTBEAT_MS} ms\n`,
 );
 console.log(markdownTable(
   [
