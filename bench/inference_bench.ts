@@ -7,7 +7,7 @@
  * Models: generated YOLOv8n- and YOLOv8n-cls-size graphs (bench/lib/bench_models.ts), or
  * DETECTOR_BENCH_DET_MODEL / DETECTOR_BENCH_CLS_MODEL. Frame: a 1080p ffmpeg testsrc2 JPEG or
  * DETECTOR_BENCH_FRAME. Iterations: DETECTOR_BENCH_ITERS (default 15, after 3 warm-ups).
- * DETECTOR_BENCH_TARGET_ONLY=1: only the interleaved target measurement.
+ * DETECTOR_BENCH_INTERLEAVED_ONLY=1: only the interleaved target measurement.
  */
 import * as ortNode from "onnxruntime-node";
 import type { BackendSession } from "../src/inference/backend.ts";
@@ -70,7 +70,7 @@ const floors = new Map<string, number>();
 
 const image = { jpeg: frame };
 
-/** The table: every model, backend and thread count (skipped with DETECTOR_BENCH_TARGET_ONLY=1). */
+/** The table: every model, backend and thread count (skipped with DETECTOR_BENCH_INTERLEAVED_ONLY=1). */
 async function table(): Promise<void> {
   // pre-processing alone (sharp decode + letterbox/resize + float conversion)
   for (const m of models) {
@@ -170,7 +170,7 @@ async function table(): Promise<void> {
   }
 }
 
-if (Deno.env.get("DETECTOR_BENCH_TARGET_ONLY") !== "1") await table();
+if (Deno.env.get("DETECTOR_BENCH_INTERLEAVED_ONLY") !== "1") await table();
 console.log("");
 // The target, measured interleaved: bare session.run and the full path take turns, run by run,
 // so that both see the same machine load; ratio of the medians.
