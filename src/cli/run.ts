@@ -158,12 +158,12 @@ export async function runWorker(config: RunConfig): Promise<void> {
   });
   log.info("settings", {
     pollIntervalMs: config.pollIntervalMs,
-    analysisSize: config.analysisSize,
     targetFps: config.targetFps,
     reconnectIntervalSec: config.reconnectIntervalSec,
     maxRetries: config.maxRetries,
     tracking: config.tracking,
     stallTimeoutMs: config.stallTimeoutMs,
+    analysisSize: config.analysisSize,
   });
   if (!config.backendToken) {
     log.warn(

@@ -20,6 +20,7 @@ Deno.test({
         target_fps: 2,
         reconnect_interval_sec: 7,
         max_retries: 3,
+        analysis_size: 960,
         spool_dir: `${dir}/spool-from-file`,
         unknown_key: 1,
       }),
@@ -50,6 +51,7 @@ Deno.test({
         /settings pollIntervalMs=300 targetFps=2 reconnectIntervalSec=7 maxRetries=3/,
       );
       assert.match(out, /maxStreams=1/);
+      assert.match(out, / settings .*analysisSize=960/);
       assert.match(
         out,
         /config file keys not known to this version are ignored .*keys=unknown_key/,
