@@ -14,6 +14,11 @@ export interface PixelRegion {
   height: number;
 }
 
+/** The box on a copy of its image resized by `sx` across and `sy` down. */
+export function scaleBox(box: Box, sx: number, sy: number): Box {
+  return [box[0] * sx, box[1] * sy, box[2] * sx, box[3] * sy];
+}
+
 /**
  * The whole pixels a box covers (x1,y1 floored, x2,y2 ceiled), clamped to a width×height image;
  * null when nothing of the box is inside.

@@ -5,7 +5,7 @@
  * (`FrameInput.native`) even when the pixels held are that picture scaled down.
  */
 import sharp from "sharp";
-import { type Box, type FrameSize, pixelRect } from "../core/mod.ts";
+import { type Box, type FrameSize, pixelRect, scaleBox } from "../core/mod.ts";
 import type { ImageInput } from "../inference/mod.ts";
 import type { FrameInput } from "./types.ts";
 
@@ -51,18 +51,15 @@ export class FrameImage {
     const n = this.#native;
     if (!n) return found;
     const sx = n.width / this.input.width, sy = n.height / this.input.height;
-    return found.map((d) => ({
-      ...d,
-      box: [d.box[0] * sx, d.box[1] * sy, d.box[2] * sx, d.box[3] * sy],
-    }));
+    return found.map((d) => ({ ...d, box: scaleBox(d.box, sx, sy) }));
   }
 
   /** A box in picture positions as a region of the pixels held. */
   #region(box: Box, px: RgbImage) {
     const n = this.#native;
     if (!n) return pixelRect(box, px.width, px.height);
-    const sx = px.width / n.width, sy = px.height / n.height;
-    return pixelRect([box[0] * sx, box[1] * sy, box[2] * sx, box[3] * sy], px.width, px.height);
+    const scaled = scaleBox(box, px.width / n.width, px.height / n.height);
+    return pixelRect(scaled, px.width, px.height);
   }
 
   /** What a model is given for the whole frame: the JPEG as is, or the raw pixels. */

@@ -5,7 +5,7 @@
  */
 import sharp from "sharp";
 import { walkJpeg } from "../core/mod.ts";
-import { pixelRect, type PixelRegion } from "../core/mod.ts";
+import { pixelRect, type PixelRegion, scaleBox } from "../core/mod.ts";
 
 export interface CropRect {
   x1: number;
@@ -42,34 +42,27 @@ export function cropRegion(rect: CropRect, width: number, height: number): Pixel
 }
 
 /**
- * A region of the camera's `picture` as a region of that picture scaled to `width`×`height`
- * (at least one pixel).
+ * The crop of a frame whose pixels may be its camera's picture scaled down (`Frame.native`): the
+ * region in the camera's pixels, and the pixels held that it covers.
  */
-export function scaledRegion(
-  region: PixelRegion,
-  picture: { width: number; height: number },
-  width: number,
-  height: number,
-): PixelRegion {
-  const sx = width / picture.width, sy = height / picture.height;
-  const left = Math.min(width - 1, Math.floor(region.left * sx));
-  const top = Math.min(height - 1, Math.floor(region.top * sy));
-  const right = Math.max(left + 1, Math.min(width, Math.ceil((region.left + region.width) * sx)));
-  const bottom = Math.max(top + 1, Math.min(height, Math.ceil((region.top + region.height) * sy)));
-  return { left, top, width: right - left, height: bottom - top };
-}
-
-/** The crop of a frame whose pixels may be its camera's picture scaled down (`Frame.native`). */
 export function frameCropRegion(
   rect: CropRect,
   frame: { width: number; height: number; native?: { width: number; height: number } },
 ): { held: PixelRegion; picture: PixelRegion } {
-  if (!frame.native) {
-    const region = cropRegion(rect, frame.width, frame.height);
+  const { width, height, native } = frame;
+  if (!native) {
+    const region = cropRegion(rect, width, height);
     return { held: region, picture: region };
   }
-  const picture = cropRegion(rect, frame.native.width, frame.native.height);
-  return { held: scaledRegion(picture, frame.native, frame.width, frame.height), picture };
+  const picture = cropRegion(rect, native.width, native.height);
+  const { left, top } = picture;
+  const box = scaleBox(
+    [left, top, left + picture.width, top + picture.height],
+    width / native.width,
+    height / native.height,
+  );
+  // a region inside the picture covers at least one pixel of any copy of it
+  return { held: pixelRect(box, width, height)!, picture };
 }
 
 /** True when the protocol object carries a crop (all four fields present). */

@@ -131,7 +131,7 @@ export abstract class ReconnectingSource implements Source {
     native?: FrameSize,
   ): void {
     this.frameArrived();
-    this.cache.put(this.camera, NO_JPEG, { width, height, at, rgb, ...(native ? { native } : {}) });
+    this.cache.put(this.camera, NO_JPEG, { width, height, at, rgb, native });
   }
 
   /** Marks the session healthy and the source live; `emit` calls it. */
