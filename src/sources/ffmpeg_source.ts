@@ -235,8 +235,8 @@ export class FfmpegSource extends ReconnectingSource {
       } else if (native === "unannounced") {
         fullSize = true;
         void child.stop(1000);
-      } else if (typeof native === "string") {
-        sizeChanged ??= native;
+      } else if (native && "changed" in native) {
+        sizeChanged ??= native.changed;
         void child.stop(1000);
       } else {
         this.emitRgb(f.rgb, f.width, f.height, at, native);
@@ -341,15 +341,17 @@ export function nativeSize(
   frame: { width: number; height: number },
   input: StreamInfo | undefined,
   size: number,
-): FrameSize | undefined | string {
+): FrameSize | undefined | "unknown" | "unannounced" | { changed: string } {
   if (!input) return "unknown";
   const { width, height } = input;
   if (!width || !height) return "unannounced";
   if (frame.width === width && frame.height === height) return undefined;
   const fit = analysisFit(width, height, size);
   if (Math.abs(fit.width - frame.width) > 1 || Math.abs(fit.height - frame.height) > 1) {
-    return `the camera's picture is no longer ${width}x${height} (a ${frame.width}x${frame.height} ` +
-      "frame came): reading it again";
+    return {
+      changed: `the camera's picture is no longer ${width}x${height} ` +
+        `(a ${frame.width}x${frame.height} frame came): reading it again`,
+    };
   }
   return { width, height };
 }

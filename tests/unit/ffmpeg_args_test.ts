@@ -237,7 +237,7 @@ Deno.test("ffmpeg frames scaled for analysis keep the camera's size from the inp
   assert.equal(nativeSize({ width: 640, height: 360 }, undefined, 640), "unknown");
   assert.equal(nativeSize({ width: 640, height: 360 }, { codec: "h264" }, 640), "unannounced");
   assert.match(
-    nativeSize({ width: 640, height: 480 }, input, 640) as string,
+    (nativeSize({ width: 640, height: 480 }, input, 640) as { changed: string }).changed,
     /no longer 1920x1080 \(a 640x480 frame came\)/,
   );
 });
