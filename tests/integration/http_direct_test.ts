@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { startDetector } from "../harness/detector.ts";
 import { solidJpeg } from "../harness/jpeg_fixtures.ts";
 import { metrics, metricValue } from "../harness/push_client.ts";
+import { eventually } from "../harness/process.ts";
 import {
   ChunkedDecoder,
   concatBytes,
@@ -60,15 +61,6 @@ function responses(bytes: Uint8Array): { status: number; length: number }[] {
   return out;
 }
 
-async function waitFor(what: string, check: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
-
 Deno.test("HTTP: snapshots and MJPEG answered by the front door keep the connection rules", async (t) => {
   const det = await startDetector([
     "serve",
@@ -86,11 +78,15 @@ Deno.test("HTTP: snapshots and MJPEG answered by the front door keep the connect
   const timedOut = async (phase: string) =>
     metricValue(await metrics(det.url), "detector_http_connections_timed_out_total", { phase });
   try {
-    await waitFor("a first frame", async () => {
-      const res = await fetch(`${det.url}/snapshot.jpg`);
-      await res.body?.cancel();
-      return res.status === 200;
-    });
+    await eventually(
+      async () => {
+        const res = await fetch(`${det.url}/snapshot.jpg`);
+        await res.body?.cancel();
+        return res.status === 200;
+      },
+      "a first frame",
+      20_000,
+    );
 
     await t.step("pipelined snapshots, then a relayed request, then the idle timeout", async () => {
       const idleBefore = await timedOut("idle");
@@ -157,14 +153,15 @@ Deno.test("HTTP: snapshots and MJPEG answered by the front door keep the connect
       async () => {
         const c = await connect();
         await c.write(encoder.encode("GET /stream.mjpg HTTP/1.1\r\nHost: x\r\n\r\n"));
-        await waitFor(
-          "the server giving up on the client",
+        await eventually(
           async () => await timedOut("write") > 0,
+          "the server giving up on the client",
           60_000,
         );
-        await waitFor(
-          "the stream released",
+        await eventually(
           async () => metricValue(await metrics(det.url), "detector_http_mjpeg_clients") === 0,
+          "the stream released",
+          20_000,
         );
         assert.equal(await closedWithin(c, 15_000), "closed");
         c.close();
@@ -204,9 +201,10 @@ Deno.test("HTTP: snapshots and MJPEG answered by the front door keep the connect
       }
       assert.equal(metricValue(await metrics(det.url), "detector_http_mjpeg_clients"), 1);
       c.close();
-      await waitFor(
-        "the stream released",
+      await eventually(
         async () => metricValue(await metrics(det.url), "detector_http_mjpeg_clients") === 0,
+        "the stream released",
+        20_000,
       );
     });
   } finally {
