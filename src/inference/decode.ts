@@ -62,7 +62,8 @@ export function decodeDetections(
   if (layout === "yolov8") {
     const [, rows, n] = dims;
     if (rows !== 4 + nc) throw new DecodeError(`output has ${rows} rows, expected ${4 + nc}`);
-    // class-major rows are contiguous: scan them in order, keep the best class per anchor
+    // class-major rows are contiguous: scan them in order, keep the best class per anchor among
+    // the scores that pass (most do not, so the first test nearly always ends it)
     const best = new Float32Array(n);
     const bestCls = new Int32Array(n).fill(-1);
     for (let c = 0; c < nc; c++) {
@@ -70,7 +71,7 @@ export function decodeDetections(
       const base = (4 + c) * n;
       for (let a = 0; a < n; a++) {
         const s = data[base + a];
-        if (s > best[a]) {
+        if (s >= minConf && s > best[a]) {
           best[a] = s;
           bestCls[a] = c;
         }
@@ -78,7 +79,7 @@ export function decodeDetections(
     }
     for (let a = 0; a < n; a++) {
       const s = best[a];
-      if (bestCls[a] < 0 || s < minConf) continue;
+      if (bestCls[a] < 0) continue;
       const cx = data[a], cy = data[n + a], w = data[2 * n + a], h = data[3 * n + a];
       push(bestCls[a], s, cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2);
     }

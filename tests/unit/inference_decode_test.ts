@@ -80,6 +80,19 @@ Deno.test("yolov8 decode: best class per anchor, threshold, per-class NMS, boxes
     minConfidence: 0.5,
   });
   assert.deepEqual(mapped[0].box, [540, 310, 740, 410]);
+  // a score equal to the threshold passes; of equal scores the first class wins; all-zero
+  // scores give nothing even at threshold 0
+  const edges = v8([[100, 100, 40, 40, 0.5, 0.5], [400, 400, 40, 40, 0, 0]], 2);
+  assert.deepEqual(
+    decodeDetections(edges, "yolov8", ["a", "b"], identity(), { minConfidence: 0.5 }).map((d) =>
+      d.class
+    ),
+    ["a"],
+  );
+  assert.equal(
+    decodeDetections(edges, "yolov8", ["a", "b"], identity(), { minConfidence: 0 }).length,
+    1,
+  );
   assert.throws(
     () =>
       decodeDetections(v8([[1, 1, 1, 1, 1, 1, 1]], 3), "yolov8", ["a", "b"], identity(), {
