@@ -26,7 +26,7 @@ import type {
   PreparedImage,
 } from "../src/inference/types.ts";
 import { benchClassifier, benchDetector, benchFrame } from "./lib/bench_models.ts";
-import { machineLine } from "./lib/report.ts";
+import { machineLine, markdownTable } from "./lib/report.ts";
 
 const iters = Number(Deno.env.get("DETECTOR_BENCH_ITERS") ?? 15);
 const warmup = 3;
@@ -242,7 +242,8 @@ async function bareSession(threads: number) {
 }
 
 // The full path against bare session.run, in blocks that take turns round by round (so all
-// three see the same machine load), each block after one untimed frame; the median of the rounds.
+// three see the same machine load), each block after one untimed frame (a stream's block: BLOCK
+// frames per instance); the median of the rounds.
 const BLOCK = 4;
 const cores = navigator.hardwareConcurrency;
 const instances = modelInstances(cores);
@@ -302,9 +303,16 @@ console.log(
   `full path 1080p JPEG → boxes against bare session.run, ${iters} rounds of ${BLOCK} frames ` +
     `taking turns (median of the rounds; target: a stream ≤ ${FULL_PATH_TARGET}×)`,
 );
-console.log(
-  "| detector | bare threads | bare session.run ms | one frame at a time ms | × bare | " +
-    "stream ms/frame | × bare | target |",
-);
-console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
-for (const l of lines) console.log(`| ${l.join(" | ")} |`);
+console.log(markdownTable(
+  [
+    "detector",
+    "bare threads",
+    "bare session.run ms",
+    "one frame at a time ms",
+    "× bare",
+    "stream ms/frame",
+    "× bare",
+    "target",
+  ],
+  lines,
+));
