@@ -68,6 +68,10 @@ export class PostgresTarget implements WriteTarget {
       max: 2,
       connect_timeout: 5,
       idle_timeout: 60,
+      // The array types query postgres.js sends on every new connection rejects unhandled when
+      // the connection ends during it (a restart, pg_terminate_backend), killing the process;
+      // every value written here is a scalar, so it is not needed.
+      fetch_types: false,
       onnotice: () => {},
       connection: { application_name: "detector" },
     });

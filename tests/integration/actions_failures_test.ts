@@ -8,6 +8,7 @@ import { eventually } from "../harness/process.ts";
 import { startRedis } from "../harness/redis.ts";
 import { freePort } from "../harness/ports.ts";
 import { startPostgres } from "../harness/postgres.ts";
+import { startPgDropProxy } from "../harness/pg_drop_proxy.ts";
 
 const metrics = new Metrics();
 const fast = { retryMinMs: 50, retryMaxMs: 300, opTimeoutMs: 3000, metrics };
@@ -205,6 +206,37 @@ Deno.test("PostgreSQL: too many connections (53300), admin shutdown (57P01) and 
     });
   } finally {
     await lease.release();
+    await pg.close();
+    await Deno.remove(spoolDir, { recursive: true });
+  }
+});
+
+Deno.test("PostgreSQL: a connection ended as soon as it is ready costs a retry, never the process", async () => {
+  const pg = await startPostgres();
+  const admin = pg.sql();
+  await admin.unsafe("CREATE SCHEMA gas_station_1");
+  await admin.unsafe(
+    "CREATE TABLE gas_station_1.car_frontal_info (session_id text PRIMARY KEY, color text)",
+  );
+  const proxy = startPgDropProxy(pg.port);
+  const spoolDir = await Deno.makeTempDir();
+  const log = captureLog();
+  const url = `postgres://postgres@127.0.0.1:${proxy.port}/detector`;
+  const lease = await acquireWriteQueue("postgres", url, spoolDir, { ...fast, log });
+  const rejected = () =>
+    metrics.get("detector_writes_total", { server: redactUrl(url), result: "rejected" }) ?? 0;
+  try {
+    lease.queue.submit([pgUpsert("first", { color: "red" })]);
+    await eventually(() => lease.queue.flush(1000), "the write retried and landed", 20_000);
+    assert.equal(proxy.drops(), 1, "the first connection was ended right after it was ready");
+    assert.equal(rejected(), 0);
+    const rows = await admin.unsafe(
+      "SELECT color FROM gas_station_1.car_frontal_info WHERE session_id = 'first'",
+    );
+    assert.equal(rows[0]?.color, "red");
+  } finally {
+    await lease.release();
+    await proxy.close();
     await pg.close();
     await Deno.remove(spoolDir, { recursive: true });
   }
