@@ -49,6 +49,30 @@ async function time(fn: () => Promise<unknown>): Promise<{ median: number; p95: 
   return stats(samples);
 }
 
+/** Bare session.run of a model on the main thread, ONNX Runtime's defaults: the floor. */
+async function bareSession(bytes: Uint8Array, size: number, threads: number) {
+  const s = await ortNode.InferenceSession.create(bytes, {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: "all",
+  });
+  const input = new ortNode.Tensor("float32", new Float32Array(3 * size * size).fill(0.5), [
+    1,
+    3,
+    size,
+    size,
+  ]);
+  return {
+    /** Mean ms per run over `runs` runs one after the other. */
+    async ms(runs: number): Promise<number> {
+      const t0 = performance.now();
+      for (let i = 0; i < runs; i++) await s.run({ [s.inputNames[0]]: input });
+      return (performance.now() - t0) / runs;
+    },
+    release: () => s.release(),
+  };
+}
+
 interface Row {
   model: string;
   backend: string;
@@ -97,18 +121,8 @@ async function table(): Promise<void> {
   // raw onnxruntime-node in this thread: the floor
   for (const m of models) {
     for (const threads of [1, 2]) {
-      const s = await ortNode.InferenceSession.create(m.bytes, {
-        intraOpNumThreads: threads,
-        interOpNumThreads: 1,
-        graphOptimizationLevel: "all",
-      });
-      const input = new ortNode.Tensor("float32", new Float32Array(3 * m.size * m.size).fill(0.5), [
-        1,
-        3,
-        m.size,
-        m.size,
-      ]);
-      const r = await time(() => s.run({ [s.inputNames[0]]: input }));
+      const bare = await bareSession(m.bytes, m.size, threads);
+      const r = await time(() => bare.ms(1));
       floors.set(`${m.name}/${threads}`, r.median);
       rows.push({
         model: m.name,
@@ -117,7 +131,7 @@ async function table(): Promise<void> {
         what: "ort session.run, main thread",
         ...r,
       });
-      await s.release();
+      await bare.release();
     }
   }
 
@@ -218,29 +232,6 @@ async function streamMs(model: DetectionModel, frames: number): Promise<number> 
   return (performance.now() - t0) / frames;
 }
 
-/** Bare session.run of the detector on the main thread, ORT's defaults: the floor. */
-async function bareSession(threads: number) {
-  const s = await ortNode.InferenceSession.create(det.bytes, {
-    intraOpNumThreads: threads,
-    interOpNumThreads: 1,
-    graphOptimizationLevel: "all",
-  });
-  const input = new ortNode.Tensor("float32", new Float32Array(3 * 640 * 640).fill(0.5), [
-    1,
-    3,
-    640,
-    640,
-  ]);
-  return {
-    async ms(frames: number): Promise<number> {
-      const t0 = performance.now();
-      for (let i = 0; i < frames; i++) await s.run({ [s.inputNames[0]]: input });
-      return (performance.now() - t0) / frames;
-    },
-    release: () => s.release(),
-  };
-}
-
 // The full path against bare session.run, in blocks that take turns round by round (so all
 // three see the same machine load), each block after one untimed frame (a stream's block: BLOCK
 // frames per instance); the median of the rounds.
@@ -263,7 +254,7 @@ const setups = [
 }));
 const lines: string[][] = [];
 for (const setup of setups) {
-  const bare = await bareSession(setup.floorThreads);
+  const bare = await bareSession(det.bytes, 640, setup.floorThreads);
   const model = await loadModel(det.bytes, {
     backend: "native",
     threads: setup.threads,
