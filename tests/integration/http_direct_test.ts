@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { startDetector } from "../harness/detector.ts";
 import { solidJpeg } from "../harness/jpeg_fixtures.ts";
-import { metrics, metricValue } from "../harness/push_client.ts";
+import { concat, metrics, metricValue } from "../harness/push_client.ts";
 import { eventually } from "../harness/process.ts";
 import {
   ChunkedDecoder,
@@ -38,16 +38,6 @@ async function closedWithin(conn: Deno.Conn, ms: number, sink?: Uint8Array[]): P
     }
   }
   return "open";
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.byteLength;
-  }
-  return out;
 }
 
 /** Status lines and Content-Length of each response in a byte sequence of responses. */
@@ -100,8 +90,12 @@ Deno.test("HTTP: snapshots and MJPEG answered by the front door keep the connect
       const got: Uint8Array[] = [];
       assert.equal(await closedWithin(c, 15_000, got), "closed");
       c.close();
-      const all = responses(concat(got));
-      assert.deepEqual(all.map((r) => r.status), [200, 200, 404, 200], decoder.decode(concat(got)));
+      const all = responses(concat(...got));
+      assert.deepEqual(
+        all.map((r) => r.status),
+        [200, 200, 404, 200],
+        decoder.decode(concat(...got)),
+      );
       assert.ok(all[0].length > 1000, "the snapshot has its length");
       assert.ok(all[1].length > 1000, "HEAD tells the length of the snapshot");
       assert.ok(await timedOut("idle") > idleBefore, "closed by the idle timeout");
@@ -130,7 +124,7 @@ Deno.test("HTTP: snapshots and MJPEG answered by the front door keep the connect
       const c = await connect();
       await c.write(encoder.encode("GET /snapshot.jpg HTTP/1.1\r\nHost: x\r\n\r\n"));
       const got: Uint8Array[] = [];
-      while (responses(concat(got)).length === 0) {
+      while (responses(concat(...got)).length === 0) {
         const buf = new Uint8Array(64 * 1024);
         const n = await c.read(buf);
         assert.notEqual(n, null, "the snapshot came");

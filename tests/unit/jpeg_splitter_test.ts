@@ -2,16 +2,7 @@ import assert from "node:assert/strict";
 import { checkJpeg } from "../../src/core/jpeg.ts";
 import { JpegSplitter } from "../../src/core/jpeg_splitter.ts";
 import { noisyJpeg, solidJpeg } from "../harness/jpeg_fixtures.ts";
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
+import { concat } from "../harness/push_client.ts";
 
 Deno.test("checkJpeg reads size without decoding and refuses truncation", async () => {
   const jpeg = await noisyJpeg(64, 48);

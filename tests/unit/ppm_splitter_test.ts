@@ -1,21 +1,12 @@
 import assert from "node:assert/strict";
 import { PpmSplitter, readPpmStream } from "../../src/sources/ppm_splitter.ts";
+import { concat } from "../harness/push_client.ts";
 
 function ppm(width: number, height: number, fill: number): Uint8Array {
   const head = new TextEncoder().encode(`P6\n${width} ${height}\n255\n`);
   const out = new Uint8Array(head.length + width * height * 3);
   out.set(head);
   out.fill(fill, head.length);
-  return out;
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
   return out;
 }
 
