@@ -42,6 +42,15 @@ if [ $runtime_only = 0 ]; then
   /usr/bin/python3 -c 'import gi; gi.require_version("GstRtspServer", "1.0")' >/dev/null 2>&1 ||
     missing+=(python3-gi gir1.2-gst-rtsp-server-1.0)
 fi
+# libturbojpeg: the fast JPEG decode for models; without it the program decodes with sharp.
+if ! { ldconfig -p 2>/dev/null || true; } | grep -q 'libturbojpeg\.so\.0'; then
+  if [ $runtime_only = 0 ] || [ "$(id -u)" = 0 ]; then
+    missing+=(libturbojpeg0)
+  else
+    echo "setup: libturbojpeg0 is not installed, so sharp decodes JPEG frames for models" \
+      "(slower); as root: apt-get install libturbojpeg0" >&2
+  fi
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "setup: installing ${missing[*]} and helpers with apt" >&2

@@ -3,7 +3,7 @@ import { commandSettings } from "../config/mod.ts";
 import { setLogJson, setLogLevel } from "../core/mod.ts";
 import { disableNativeBackend } from "../inference/mod.ts";
 import { setProcessThreadBudget } from "../inference/mod.ts";
-import { allowOrtSpinning, setModelInstances } from "../inference/mod.ts";
+import { allowOrtSpinning, setModelInstances, setTurboJpeg } from "../inference/mod.ts";
 import { setFfmpegPrograms } from "../sources/mod.ts";
 import { VERSION } from "../version.ts";
 import { registerDetect } from "./detect.ts";
@@ -31,6 +31,7 @@ const processSettings = commandSettings([
   "threadBudget",
   "modelInstances",
   "ortSpinning",
+  "turbojpeg",
 ]);
 
 /** The commander program with every subcommand registered. */
@@ -55,6 +56,7 @@ export function buildProgram(): Command {
       setProcessThreadBudget(v.threadBudget);
       setModelInstances(v.modelInstances);
       allowOrtSpinning(v.ortSpinning);
+      setTurboJpeg(v.turbojpeg);
     });
   registerServe(program);
   registerToken(program);

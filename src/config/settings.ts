@@ -393,6 +393,13 @@ export const settings = {
     help: "let ONNX Runtime's intra-op threads spin-wait (its own default; costs CPU when " +
       "several sessions share the cores)",
   },
+  turbojpeg: {
+    env: "DETECTOR_TURBOJPEG",
+    type: str,
+    default: "auto",
+    help: "what decodes JPEG frames for the models: auto (libturbojpeg.so.0 when the system " +
+      "has it, Debian package libturbojpeg0, else sharp), off (sharp), or the library's path",
+  },
   nativeBackend: {
     env: "DETECTOR_NATIVE_BACKEND",
     type: onOff,

@@ -7,5 +7,6 @@ export * from "./onnx_info.ts";
 export * from "./preprocess.ts";
 export * from "./session_pool.ts";
 export * from "./thread_budget.ts";
+export { setTurboJpeg, turboJpegActive } from "./turbojpeg.ts";
 export * from "./types.ts";
 export * from "./worker_session.ts";

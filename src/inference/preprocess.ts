@@ -1,10 +1,13 @@
 /**
- * Image → model input tensor with sharp (libvips threads, off the event loop): letterbox for
- * detectors (aspect kept, grey 114 padding, as ultralytics does), plain resize for classifiers;
- * then packed RGB → NCHW float32 / 255.
+ * Image → model input tensor, off the event loop: letterbox for detectors (aspect kept, grey 114
+ * padding, as ultralytics does), plain resize for classifiers; then packed RGB → NCHW float32 /
+ * 255. JPEGs are decoded by libturbojpeg at a reduced DCT scale and resampled straight into the
+ * tensor when it is there and takes the image; otherwise sharp (libvips) decodes and resizes.
  */
 import sharp, { type Sharp } from "sharp";
 import { jpegHeaderSize } from "../core/mod.ts";
+import { resampleToNchw } from "./resample.ts";
+import { turboDecode } from "./turbojpeg.ts";
 import type { ImageInput } from "./types.ts";
 
 /** How frame pixels map into the letterboxed input: model = frame × scale + pad. */
@@ -86,6 +89,24 @@ export async function letterbox(
   const { width, height } = ("jpeg" in image ? jpegHeaderSize(image.jpeg) : undefined) ??
     await imageSize(image);
   const g = letterboxGeometry(width, height, inW, inH);
+  const box = {
+    scaleX: g.w / width,
+    scaleY: g.h / height,
+    padX: g.left,
+    padY: g.top,
+    width,
+    height,
+  };
+  const fast = "jpeg" in image ? await turboDecode(image.jpeg, g.w, g.h) : undefined;
+  if (fast) {
+    try {
+      const tensor = padded(inW, inH, g.w, g.h, reuse);
+      resampleToNchw(fast.rgb, fast.width, fast.height, tensor, inW, inH, g.left, g.top, g.w, g.h);
+      return { tensor, box };
+    } finally {
+      fast.release();
+    }
+  }
   let pipeline = source(image).removeAlpha().toColourspace("srgb");
   if (g.w !== width || g.h !== height) pipeline = pipeline.resize(g.w, g.h, { fit: "fill" });
   const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true }).catch(
@@ -99,10 +120,14 @@ export async function letterbox(
     );
   }
   const rgb = new Uint8Array(data.buffer, data.byteOffset, data.length);
-  return {
-    tensor: letterboxToNchw(rgb, g.w, g.h, inW, inH, g.left, g.top, reuse),
-    box: { scaleX: g.w / width, scaleY: g.h / height, padX: g.left, padY: g.top, width, height },
-  };
+  return { tensor: letterboxToNchw(rgb, g.w, g.h, inW, inH, g.left, g.top, reuse), box };
+}
+
+/** A tensor of `inW`×`inH` (`reuse` when its length fits), grey where a `w`×`h` picture leaves room. */
+function padded(inW: number, inH: number, w: number, h: number, reuse?: Float32Array) {
+  const out = reuse?.length === 3 * inW * inH ? reuse : new Float32Array(3 * inW * inH);
+  if (w !== inW || h !== inH) out.fill(LUT[PAD_VALUE]);
+  return out;
 }
 
 /**
@@ -120,8 +145,7 @@ export function letterboxToNchw(
   reuse?: Float32Array,
 ): Float32Array {
   const plane = inW * inH;
-  const out = reuse?.length === 3 * plane ? reuse : new Float32Array(3 * plane);
-  if (w !== inW || h !== inH) out.fill(LUT[PAD_VALUE]);
+  const out = padded(inW, inH, w, h, reuse);
   const r = out.subarray(0, plane);
   const g = out.subarray(plane, 2 * plane);
   const b = out.subarray(2 * plane);
@@ -144,6 +168,16 @@ export async function resizeForClassify(
   inH: number,
   reuse?: Float32Array,
 ): Promise<Float32Array> {
+  const fast = "jpeg" in image ? await turboDecode(image.jpeg, inW, inH) : undefined;
+  if (fast) {
+    try {
+      const tensor = padded(inW, inH, inW, inH, reuse);
+      resampleToNchw(fast.rgb, fast.width, fast.height, tensor, inW, inH, 0, 0, inW, inH);
+      return tensor;
+    } finally {
+      fast.release();
+    }
+  }
   const { data, info } = await source(image).removeAlpha().toColourspace("srgb")
     .resize(inW, inH, { fit: "fill" }).raw().toBuffer({ resolveWithObject: true }).catch(
       (err: Error) => {
