@@ -188,11 +188,13 @@ export async function resizeForClassify(
   return rgbToNchw(new Uint8Array(data.buffer, data.byteOffset, data.length), inW, inH, reuse);
 }
 
-/** Decodes an image to packed RGB (for crops and annotation). */
+/** Decodes an image to packed RGB at full size (for crops and annotation). */
 export async function decodeRgb(
   image: ImageInput,
 ): Promise<{ rgb: Uint8Array; width: number; height: number }> {
   if ("rgb" in image) return image;
+  const fast = await turboDecode(image.jpeg, Infinity, Infinity);
+  if (fast) return { rgb: fast.rgb, width: fast.width, height: fast.height };
   const { data, info } = await source(image).removeAlpha().toColourspace("srgb").raw()
     .toBuffer({ resolveWithObject: true }).catch((err: Error) => {
       throw new ImageError(`cannot decode image: ${err.message}`);

@@ -83,7 +83,7 @@ export interface DecodedPixels {
   rgb: Uint8Array;
   width: number;
   height: number;
-  /** Hands the pixel buffer back for the next decode; `rgb` must not be used after. */
+  /** Hands the pixel buffer back for the next decode (`rgb` must not be used after); else it is the caller's. */
   release(): void;
 }
 

@@ -1,12 +1,12 @@
 /**
- * One frame's pixels for the pipeline: decoded from JPEG at most once (by sharp, off the event
- * loop), then cropped by detection boxes for branches (resized to `resizeTarget`) and for
+ * One frame's pixels for the pipeline: decoded from JPEG at most once (`decodeRgb`, off the
+ * event loop), then cropped by detection boxes for branches (resized to `resizeTarget`) and for
  * `redis_save_image` (encoded as JPEG or PNG). Positions are in the camera's picture
  * (`FrameInput.native`) even when the pixels held are that picture scaled down.
  */
 import sharp from "sharp";
 import { type Box, type FrameSize, pixelRect, scaleBox } from "../core/mod.ts";
-import type { ImageInput } from "../inference/mod.ts";
+import { decodeRgb, type ImageInput } from "../inference/mod.ts";
 import type { FrameInput } from "./types.ts";
 
 export type { Box } from "../core/mod.ts";
@@ -71,14 +71,7 @@ export class FrameImage {
   /** Packed RGB of the whole frame (decoded once). */
   pixels(): Promise<RgbImage> {
     if (!this.#rgb) {
-      const jpeg = this.input.jpeg!;
-      this.#rgb = sharp(jpeg).removeAlpha().raw().toBuffer({ resolveWithObject: true }).then((
-        { data, info },
-      ) => ({
-        rgb: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
-        width: info.width,
-        height: info.height,
-      }));
+      this.#rgb = decodeRgb({ jpeg: this.input.jpeg! });
     }
     return this.#rgb;
   }

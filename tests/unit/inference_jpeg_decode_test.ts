@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import sharp from "sharp";
 import { loadModel } from "../../src/inference/load_model.ts";
-import { ImageError, letterbox, resizeForClassify } from "../../src/inference/preprocess.ts";
+import {
+  decodeRgb,
+  ImageError,
+  letterbox,
+  resizeForClassify,
+} from "../../src/inference/preprocess.ts";
 import { resampleToNchw } from "../../src/inference/resample.ts";
 import {
   decodeScale,
@@ -122,6 +127,17 @@ Deno.test("libturbojpeg and sharp give the same model input for every kind of JP
       if (!name.includes("greyscale")) assert.ok(diff > 0, `${name} ${what}: went through sharp`);
       assert.ok(diff < 1.5, `${name} ${what}: mean difference ${diff.toFixed(3)}/255`);
     }
+  }
+});
+
+Deno.test("full-size decodes (crops, annotation) are the same pixels from both decoders", async () => {
+  for (const [name, jpeg] of await corpus()) {
+    const fast = await decodeRgb({ jpeg });
+    const slow = await withSharpOnly(() => decodeRgb({ jpeg }));
+    assert.deepEqual([fast.width, fast.height], [slow.width, slow.height], name);
+    let sum = 0;
+    for (let i = 0; i < fast.rgb.length; i++) sum += Math.abs(fast.rgb[i] - slow.rgb[i]);
+    assert.ok(sum / fast.rgb.length < 0.5, `${name}: mean difference ${sum / fast.rgb.length}`);
   }
 });
 
