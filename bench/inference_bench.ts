@@ -89,7 +89,8 @@ interface Row {
 const rows: Row[] = [];
 const fmt = (n: number) => n.toFixed(1);
 
-setTurboJpeg(Deno.env.get("DETECTOR_TURBOJPEG") || "auto");
+const turbojpeg = Deno.env.get("DETECTOR_TURBOJPEG") || "auto";
+setTurboJpeg(turbojpeg);
 const decoder = turboJpegActive() ? "libturbojpeg" : "sharp";
 const det = await benchDetector();
 const cls = await benchClassifier();
@@ -115,7 +116,7 @@ async function table(): Promise<void> {
   // pre-processing alone (decode + letterbox/resize + float conversion), into one tensor reused
   // frame after frame as the models do; with each decoder the program can use
   for (const by of decoder === "sharp" ? ["sharp"] : ["libturbojpeg", "sharp"]) {
-    setTurboJpeg(by === "sharp" ? "off" : Deno.env.get("DETECTOR_TURBOJPEG") || "auto");
+    setTurboJpeg(by === "sharp" ? "off" : turbojpeg);
     for (const m of models) {
       const tensor = new Float32Array(3 * m.size * m.size);
       const r = await time(() =>
@@ -126,7 +127,7 @@ async function table(): Promise<void> {
       rows.push({ model: m.name, backend: "-", threads: 0, what: `pre-process (${by})`, ...r });
     }
   }
-  setTurboJpeg(Deno.env.get("DETECTOR_TURBOJPEG") || "auto");
+  setTurboJpeg(turbojpeg);
 
   // raw onnxruntime-node in this thread: the floor
   for (const m of models) {

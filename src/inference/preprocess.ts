@@ -97,16 +97,10 @@ export async function letterbox(
     width,
     height,
   };
-  const fast = "jpeg" in image ? await turboDecode(image.jpeg, g.w, g.h) : undefined;
-  if (fast) {
-    try {
-      const tensor = padded(inW, inH, g.w, g.h, reuse);
-      resampleToNchw(fast.rgb, fast.width, fast.height, tensor, inW, inH, g.left, g.top, g.w, g.h);
-      return { tensor, box };
-    } finally {
-      fast.release();
-    }
-  }
+  const fast = "jpeg" in image
+    ? await turboTensor(image.jpeg, inW, inH, g.left, g.top, g.w, g.h, reuse)
+    : undefined;
+  if (fast) return { tensor: fast, box };
   let pipeline = source(image).removeAlpha().toColourspace("srgb");
   if (g.w !== width || g.h !== height) pipeline = pipeline.resize(g.w, g.h, { fit: "fill" });
   const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true }).catch(
@@ -121,6 +115,31 @@ export async function letterbox(
   }
   const rgb = new Uint8Array(data.buffer, data.byteOffset, data.length);
   return { tensor: letterboxToNchw(rgb, g.w, g.h, inW, inH, g.left, g.top, reuse), box };
+}
+
+/**
+ * The JPEG decoded by libturbojpeg and resampled to `w`×`h` at (`left`, `top`) of an `inW`×`inH`
+ * tensor; undefined when libturbojpeg is absent or does not take it.
+ */
+async function turboTensor(
+  jpeg: Uint8Array,
+  inW: number,
+  inH: number,
+  left: number,
+  top: number,
+  w: number,
+  h: number,
+  reuse?: Float32Array,
+): Promise<Float32Array | undefined> {
+  const px = await turboDecode(jpeg, w, h);
+  if (!px) return undefined;
+  try {
+    const tensor = padded(inW, inH, w, h, reuse);
+    resampleToNchw(px.rgb, px.width, px.height, tensor, inW, inH, left, top, w, h);
+    return tensor;
+  } finally {
+    px.release();
+  }
 }
 
 /** A tensor of `inW`×`inH` (`reuse` when its length fits), grey where a `w`×`h` picture leaves room. */
@@ -168,16 +187,10 @@ export async function resizeForClassify(
   inH: number,
   reuse?: Float32Array,
 ): Promise<Float32Array> {
-  const fast = "jpeg" in image ? await turboDecode(image.jpeg, inW, inH) : undefined;
-  if (fast) {
-    try {
-      const tensor = padded(inW, inH, inW, inH, reuse);
-      resampleToNchw(fast.rgb, fast.width, fast.height, tensor, inW, inH, 0, 0, inW, inH);
-      return tensor;
-    } finally {
-      fast.release();
-    }
-  }
+  const fast = "jpeg" in image
+    ? await turboTensor(image.jpeg, inW, inH, 0, 0, inW, inH, reuse)
+    : undefined;
+  if (fast) return fast;
   const { data, info } = await source(image).removeAlpha().toColourspace("srgb")
     .resize(inW, inH, { fit: "fill" }).raw().toBuffer({ resolveWithObject: true }).catch(
       (err: Error) => {

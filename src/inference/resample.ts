@@ -10,6 +10,20 @@ interface Taps {
   weight: Float32Array;
 }
 
+/** The taps of the last few sizes: the same camera gives the same sizes frame after frame. */
+const known = new Map<string, Taps>();
+
+function cachedTaps(src: number, dst: number, gain: number): Taps {
+  const key = `${src}/${dst}/${gain}`;
+  let t = known.get(key);
+  if (!t) {
+    if (known.size >= 16) known.delete(known.keys().next().value!);
+    t = taps(src, dst, gain);
+    known.set(key, t);
+  }
+  return t;
+}
+
 /** Area weights when shrinking (each output the mean of what it covers), bilinear when enlarging. */
 function taps(src: number, dst: number, gain: number): Taps {
   const s = src / dst;
@@ -57,8 +71,8 @@ export function resampleToNchw(
   w: number,
   h: number,
 ): void {
-  const tx = taps(sw, w, 1 / 255);
-  const ty = taps(sh, h, 1);
+  const tx = cachedTaps(sw, w, 1 / 255);
+  const ty = cachedTaps(sh, h, 1);
   if (tx.n !== 2 || ty.n !== 2) return resampleWide(rgb, sw, out, inW, inH, left, top, tx, ty);
   const { index: ix, weight: wx } = tx;
   const { index: iy, weight: wy } = ty;

@@ -100,36 +100,36 @@ export async function turboDecode(
   if (!tj) return undefined;
   const handle = handles.pop() ?? tj.symbols.tjInitDecompress();
   if (handle === null) return undefined;
+  const size = BigInt(jpeg.length);
   let buf: Uint8Array | undefined;
-  let reusable = false;
+  let ok = false;
   try {
     const head = new Int32Array(4);
-    const [w, h, , colourspace] = tj.symbols.tjDecompressHeader3(
-        handle,
-        jpeg,
-        BigInt(jpeg.length),
-        head.subarray(0, 1),
-        head.subarray(1, 2),
-        head.subarray(2, 3),
-        head.subarray(3, 4),
-      ) === 0
-      ? head
-      : [];
-    if (!w || !h || w * h > MAX_PIXELS || colourspace === TJCS_CMYK || colourspace === TJCS_YCCK) {
+    ok = tj.symbols.tjDecompressHeader3(
+      handle,
+      jpeg,
+      size,
+      head.subarray(0, 1),
+      head.subarray(1, 2),
+      head.subarray(2, 3),
+      head.subarray(3, 4),
+    ) === 0;
+    const [w, h, , colourspace] = head;
+    if (
+      !ok || !w || !h || w * h > MAX_PIXELS || colourspace === TJCS_CMYK ||
+      colourspace === TJCS_YCCK
+    ) {
       return undefined;
     }
-    reusable = true;
     const d = decodeScale(w, h, minW, minH);
     const width = Math.ceil(w / d);
     const height = Math.ceil(h / d);
-    const size = width * height * 3;
-    buf = pixels.get(size)?.pop() ?? new Uint8Array(size);
+    buf = pixels.get(width * height * 3)?.pop() ?? new Uint8Array(width * height * 3);
     const flags = TJFLAG_STOPONWARNING | TJFLAG_LIMITSCANS;
-    reusable = false;
     const rc = await tj.symbols.tjDecompress2(
       handle,
       jpeg,
-      BigInt(jpeg.length),
+      size,
       buf,
       width,
       0,
@@ -137,14 +137,14 @@ export async function turboDecode(
       TJPF_RGB,
       flags,
     );
-    if (rc !== 0) return undefined;
-    reusable = true;
+    ok = rc === 0;
+    if (!ok) return undefined;
     const rgb = buf;
     buf = undefined;
     return { rgb, width, height, release: () => spare(rgb) };
   } finally {
     if (buf) spare(buf);
-    if (reusable && handles.length < SPARE) handles.push(handle);
+    if (ok && handles.length < SPARE) handles.push(handle);
     else tj.symbols.tjDestroy(handle);
   }
 }
