@@ -21,12 +21,14 @@ import { loadModel } from "../src/inference/load_model.ts";
 import { letterbox, resizeForClassify } from "../src/inference/preprocess.ts";
 import { setTurboJpeg, turboJpegActive } from "../src/inference/turbojpeg.ts";
 import { modelInstances } from "../src/inference/session_pool.ts";
+import { ONE_IMAGE } from "../src/cli/detect.ts";
 import type {
   BackendName,
   Detection,
   DetectionModel,
   Model,
   PreparedImage,
+  SpinPolicy,
 } from "../src/inference/types.ts";
 import { benchClassifier, benchDetector, benchFrame } from "./lib/bench_models.ts";
 import { machineLine, markdownTable } from "./lib/report.ts";
@@ -251,16 +253,25 @@ const cores = navigator.hardwareConcurrency;
 const instances = modelInstances(cores);
 const threadsEach = Math.max(1, Math.floor(cores / instances));
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
-/** One instance with 1 thread and with every core, then the default instances (when different). */
+/**
+ * One instance with 1 thread and with every core (threads asleep between layers, as `run` and
+ * `replay` load it, and spinning while a run lasts, as `detect` does), then the default instances
+ * (when different).
+ */
 const setups = [
-  { instances: 1, threads: 1, floorThreads: 1 },
-  { instances: 1, threads: cores, floorThreads: cores },
-  { instances, threads: threadsEach, floorThreads: cores },
+  { instances: 1, threads: 1, floorThreads: 1, spinning: "off" },
+  { instances: 1, threads: cores, floorThreads: cores, spinning: "off" },
+  { instances: 1, threads: cores, floorThreads: cores, spinning: ONE_IMAGE.spinning },
+  { instances, threads: threadsEach, floorThreads: cores, spinning: "off" },
 ].filter((s, i, all) =>
-  all.findIndex((o) => o.instances === s.instances && o.threads === s.threads) === i
+  all.findIndex((o) =>
+      o.instances === s.instances && o.threads === s.threads && o.spinning === s.spinning
+    ) === i && (s.threads > 1 || s.spinning === "off")
 ).map((s) => ({
   ...s,
+  spinning: s.spinning as SpinPolicy,
   label: `${plural(s.instances, "instance")} × ${plural(s.threads, "thread")}` +
+    (s.spinning === "off" ? "" : `, spinning: ${s.spinning} (as \`detect\`)`) +
     (s.instances === instances && s.threads === threadsEach ? " (the default)" : ""),
 }));
 const lines: string[][] = [];
@@ -270,6 +281,7 @@ for (const setup of setups) {
     backend: "native",
     threads: setup.threads,
     instances: setup.instances,
+    spinning: setup.spinning,
   });
   try {
     if (model.task !== "detect") throw new Error("the benchmark detector is not a detector");

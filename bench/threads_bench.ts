@@ -17,6 +17,7 @@ import * as ort from "onnxruntime-node";
 import type { BackendSession } from "../src/inference/backend.ts";
 import { createSession } from "../src/inference/backends.ts";
 import { ThreadBudget } from "../src/inference/thread_budget.ts";
+import type { SpinPolicy } from "../src/inference/types.ts";
 import { arg } from "./lib/args.ts";
 import { benchClassifier, benchDetector } from "./lib/bench_models.ts";
 import { cpuSeconds } from "./lib/proc_stat.ts";
@@ -31,7 +32,7 @@ const cls = await benchClassifier();
 
 interface Option {
   name: string;
-  spinning: boolean;
+  spinning: SpinPolicy;
   detThreads: number;
   clsThreads: number;
   branches: "sequential" | "parallel" | "none";
@@ -48,7 +49,7 @@ const instanceSplits = [...new Set([2, cores])].filter((n) => n >= 2 && n <= cor
 const allOptions: Option[] = [
   {
     name: "detector alone, spinning on",
-    spinning: true,
+    spinning: "on",
     detThreads: cores,
     clsThreads: cores,
     branches: "none",
@@ -57,7 +58,7 @@ const allOptions: Option[] = [
   },
   {
     name: "detector alone, spinning off",
-    spinning: false,
+    spinning: "off",
     detThreads: cores,
     clsThreads: cores,
     branches: "none",
@@ -66,7 +67,7 @@ const allOptions: Option[] = [
   },
   {
     name: "all threads each, spinning on, parallel branches (before)",
-    spinning: true,
+    spinning: "on",
     detThreads: cores,
     clsThreads: cores,
     branches: "parallel",
@@ -75,7 +76,7 @@ const allOptions: Option[] = [
   },
   {
     name: "all threads each, spinning off, parallel branches",
-    spinning: false,
+    spinning: "off",
     detThreads: cores,
     clsThreads: cores,
     branches: "parallel",
@@ -84,7 +85,7 @@ const allOptions: Option[] = [
   },
   {
     name: "all threads each, spinning off, sequential branches",
-    spinning: false,
+    spinning: "off",
     detThreads: cores,
     clsThreads: cores,
     branches: "sequential",
@@ -93,7 +94,7 @@ const allOptions: Option[] = [
   },
   {
     name: "classifiers 1 thread, spinning off, parallel branches",
-    spinning: false,
+    spinning: "off",
     detThreads: cores,
     clsThreads: 1,
     branches: "parallel",
@@ -102,7 +103,7 @@ const allOptions: Option[] = [
   },
   {
     name: "classifiers 1 thread, spinning off, parallel, budget",
-    spinning: false,
+    spinning: "off",
     detThreads: cores,
     clsThreads: 1,
     branches: "parallel",
@@ -111,7 +112,7 @@ const allOptions: Option[] = [
   },
   {
     name: "all threads each, spinning off, parallel, budget",
-    spinning: false,
+    spinning: "off",
     detThreads: cores,
     clsThreads: cores,
     branches: "parallel",
@@ -120,7 +121,7 @@ const allOptions: Option[] = [
   },
   {
     name: "all threads each, spinning on, parallel, 2 frames in flight",
-    spinning: true,
+    spinning: "on",
     detThreads: cores,
     clsThreads: cores,
     branches: "parallel",
@@ -129,7 +130,7 @@ const allOptions: Option[] = [
   },
   {
     name: "classifiers 1 thread, spinning off, parallel, budget, 2 frames in flight",
-    spinning: false,
+    spinning: "off",
     detThreads: cores,
     clsThreads: 1,
     branches: "parallel",
@@ -138,7 +139,7 @@ const allOptions: Option[] = [
   },
   {
     name: "all threads each, spinning off, parallel, budget, 2 frames in flight",
-    spinning: false,
+    spinning: "off",
     detThreads: cores,
     clsThreads: cores,
     branches: "parallel",
@@ -150,7 +151,7 @@ const allOptions: Option[] = [
     return [
       {
         name: `detector ${n} instances × ${t} thread${t > 1 ? "s" : ""}, alone`,
-        spinning: false,
+        spinning: "off",
         detThreads: t,
         clsThreads: 1,
         branches: "none",
@@ -161,7 +162,7 @@ const allOptions: Option[] = [
       {
         name: `detector ${n} instances × ${t} thread${t > 1 ? "s" : ""}, ` +
           "classifiers 1 thread, parallel, budget, detection ahead",
-        spinning: false,
+        spinning: "off",
         detThreads: t,
         clsThreads: 1,
         branches: "parallel",
@@ -173,7 +174,7 @@ const allOptions: Option[] = [
   }),
   {
     name: "main thread (no Workers), spinning off, sequential",
-    spinning: false,
+    spinning: "off",
     detThreads: cores,
     clsThreads: cores,
     branches: "sequential",
@@ -199,9 +200,9 @@ const clsInput = () => ({
 async function mainThreadSession(
   bytes: Uint8Array,
   threads: number,
-  spinning: boolean,
+  spinning: SpinPolicy,
 ): Promise<BackendSession> {
-  const flag = spinning ? "1" : "0";
+  const flag = spinning === "off" ? "0" : "1";
   const s = await ort.InferenceSession.create(bytes, {
     intraOpNumThreads: threads,
     interOpNumThreads: 1,

@@ -59,6 +59,12 @@ function modelHead(model: Model) {
 
 const ms = (t: number) => Math.round(performance.now() - t);
 
+/**
+ * Sessions for one image, which nothing else in the process waits on: one instance with every
+ * thread, threads that spin while a run lasts (sleeping threads wake for every layer).
+ */
+export const ONE_IMAGE = { instances: 1, spinning: "runs" } as const;
+
 export async function runDetect(imagePath: string, opts: DetectCliOptions): Promise<unknown> {
   if (!!opts.mpta === !!opts.model) {
     throw new Error("give exactly one of --mpta FILE or --model FILE.onnx");
@@ -110,8 +116,7 @@ async function detectPipeline(
     sessionCooldownMs: 0,
     metrics,
     loadModels: async (a, load) =>
-      // one image: one instance with every thread is the shortest wait
-      models = await loadPipelineModels(a, { ...load, cuda: opts.cuda, instances: 1 }),
+      models = await loadPipelineModels(a, { ...load, ...ONE_IMAGE, cuda: opts.cuda }),
   });
   try {
     const model = models.get(root.modelId)!;
@@ -163,6 +168,7 @@ async function detectModel(
   let model: Model;
   try {
     model = await loadModel(bytes, {
+      ...ONE_IMAGE,
       backend: opts.backend,
       threads: opts.threads,
       cuda: opts.cuda,

@@ -3,7 +3,7 @@ import { commandSettings } from "../config/mod.ts";
 import { setLogJson, setLogLevel } from "../core/mod.ts";
 import { disableNativeBackend } from "../inference/mod.ts";
 import { setProcessThreadBudget } from "../inference/mod.ts";
-import { allowOrtSpinning, setModelInstances, setTurboJpeg } from "../inference/mod.ts";
+import { setModelInstances, setOrtSpinning, setTurboJpeg } from "../inference/mod.ts";
 import { setFfmpegPrograms } from "../sources/mod.ts";
 import { VERSION } from "../version.ts";
 import { registerDetect } from "./detect.ts";
@@ -55,7 +55,7 @@ export function buildProgram(): Command {
       setShutdownTimeout(v.shutdownTimeout);
       setProcessThreadBudget(v.threadBudget);
       setModelInstances(v.modelInstances);
-      allowOrtSpinning(v.ortSpinning);
+      setOrtSpinning(v.ortSpinning);
       setTurboJpeg(v.turbojpeg);
     });
   registerServe(program);

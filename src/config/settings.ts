@@ -10,7 +10,7 @@ import { DEFAULT_MAX_FRAME_BYTES } from "../core/mod.ts";
 import { defaultConnectionLimits } from "../http/mod.ts";
 import { DEFAULT_BODY_BUDGET } from "../push/mod.ts";
 import { DEFAULT_MAX_CAMERAS } from "../push/mod.ts";
-import { BACKEND_CHOICES } from "../inference/mod.ts";
+import { BACKEND_CHOICES, SPIN_POLICIES, type SpinPolicy } from "../inference/mod.ts";
 import { DEFAULT_LIMITS } from "../mpta/mod.ts";
 import { TRACKING_MODES } from "../pipeline/mod.ts";
 import { DEFAULT_SERVER } from "../prusa/mod.ts";
@@ -22,6 +22,7 @@ import {
   duration,
   int,
   intOr,
+  InvalidValue,
   listOf,
   num,
   oneOf,
@@ -49,6 +50,21 @@ export interface Setting<T> {
 export type AnySetting = Setting<any>;
 
 const MiB = 1024 * 1024;
+
+/** off, runs or on; the on/off words of a switch too (the setting used to be one). */
+const spinPolicy: ValueType<SpinPolicy> = {
+  expects: SPIN_POLICIES.join(", "),
+  parse(raw) {
+    const v = typeof raw === "string" ? raw.trim().toLowerCase() : raw;
+    if (v === "runs") return v;
+    try {
+      return onOff.parse(v) ? "on" : "off";
+    } catch {
+      throw new InvalidValue(`one of ${this.expects} (on/off also as true/false, yes/no, 1/0)`);
+    }
+  },
+  format: (v) => v,
+};
 
 export const settings = {
   // logging (every subcommand)
@@ -388,10 +404,11 @@ export const settings = {
   },
   ortSpinning: {
     env: "DETECTOR_ORT_SPINNING",
-    type: onOff,
-    default: false,
-    help: "let ONNX Runtime's intra-op threads spin-wait (its own default; costs CPU when " +
-      "several sessions share the cores)",
+    type: spinPolicy,
+    defaultText: "off; runs for `detect`",
+    help: "when ONNX Runtime's intra-op threads spin-wait instead of sleeping: off, runs (only " +
+      "while a run lasts: faster single frames, but takes cores from whatever else runs), or on " +
+      "(ONNX Runtime's own default)",
   },
   turbojpeg: {
     env: "DETECTOR_TURBOJPEG",

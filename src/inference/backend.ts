@@ -1,11 +1,11 @@
 /**
  * The seam between model logic (pre-processing, decoding) and the runtime that executes ONNX
- * graphs. Two implementations: `native_backend.ts` (onnxruntime-node) and `wasm_backend.ts`
- * (onnxruntime-web in a Worker).
+ * graphs: `worker_session.ts` (onnxruntime-node or onnxruntime-web, each session in its own
+ * Worker), and `session_pool.ts` for several instances of one model.
  */
 import type { Metrics } from "../core/mod.ts";
 import type { ThreadBudget } from "./thread_budget.ts";
-import type { BackendName } from "./types.ts";
+import type { BackendName, SpinPolicy } from "./types.ts";
 
 /** A dense float32 tensor. */
 export interface TensorData {
@@ -19,11 +19,12 @@ export interface SessionOptions {
   /** Instances of the model, each running its own input at the same time (default 1). */
   instances?: number;
   /**
-   * Intra-op threads spin-wait for work between parallel sections (ONNX Runtime's default, native
-   * only). Off by default: spinning threads of sessions that run at once take the cores from each
-   * other (env DETECTOR_ORT_SPINNING=1 turns it on).
+   * When intra-op threads spin-wait for work between parallel sections (native only; ONNX
+   * Runtime's default is `on`). Default `off`: spinning threads take the cores from everything
+   * else that runs meanwhile (other sessions, the next frame's decode, ffmpeg). The process
+   * setting (`DETECTOR_ORT_SPINNING`), when given, overrides this.
    */
-  spinning?: boolean;
+  spinning?: SpinPolicy;
   /**
    * Cores shared with the other sessions: each run waits for its threads (default: the process
    * budget; null: none).

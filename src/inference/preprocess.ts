@@ -131,11 +131,11 @@ async function turboTensor(
   h: number,
   reuse?: Float32Array,
 ): Promise<Float32Array | undefined> {
-  const px = await turboDecode(jpeg, w, h);
+  const px = await turboDecode(jpeg, w, h, "rgbx");
   if (!px) return undefined;
   try {
     const tensor = padded(inW, inH, w, h, reuse);
-    resampleToNchw(px.rgb, px.width, px.height, tensor, inW, inH, left, top, w, h);
+    resampleToNchw(px.data, px.width, px.height, tensor, inW, inH, left, top, w, h);
     return tensor;
   } finally {
     px.release();
@@ -207,7 +207,7 @@ export async function decodeRgb(
 ): Promise<{ rgb: Uint8Array; width: number; height: number }> {
   if ("rgb" in image) return image;
   const fast = await turboDecode(image.jpeg, Infinity, Infinity);
-  if (fast) return { rgb: fast.rgb, width: fast.width, height: fast.height };
+  if (fast) return { rgb: fast.data, width: fast.width, height: fast.height };
   const { data, info } = await source(image).removeAlpha().toColourspace("srgb").raw()
     .toBuffer({ resolveWithObject: true }).catch((err: Error) => {
       throw new ImageError(`cannot decode image: ${err.message}`);

@@ -1,5 +1,5 @@
 /**
- * Packed RGB → planar float32 / 255 at another size, written into a region of a model's input
+ * RGBX → planar float32 / 255 at another size, written into a region of a model's input
  * tensor in one pass: area averaging when shrinking, bilinear when enlarging.
  */
 
@@ -56,11 +56,12 @@ function taps(src: number, dst: number, gain: number): Taps {
 }
 
 /**
- * Resamples packed RGB `rgb` of `sw`×`sh` to `w`×`h` and writes it / 255 into the planar
- * float32 `out` of `inW`×`inH` at (`left`, `top`); the rest of `out` is left as it is.
+ * Resamples RGBX `rgbx` (4 bytes a pixel, byte offset a multiple of 4) of `sw`×`sh` to `w`×`h`
+ * and writes it / 255 into the planar float32 `out` of `inW`×`inH` at (`left`, `top`); the rest
+ * of `out` is left as it is.
  */
 export function resampleToNchw(
-  rgb: Uint8Array,
+  rgbx: Uint8Array,
   sw: number,
   sh: number,
   out: Float32Array,
@@ -71,38 +72,38 @@ export function resampleToNchw(
   w: number,
   h: number,
 ): void {
+  // one 32-bit read per pixel: R in the low byte (every platform Deno runs on is little-endian)
+  const px = new Uint32Array(rgbx.buffer, rgbx.byteOffset, sw * sh);
   const tx = cachedTaps(sw, w, 1 / 255);
   const ty = cachedTaps(sh, h, 1);
-  if (tx.n !== 2 || ty.n !== 2) return resampleWide(rgb, sw, out, inW, inH, left, top, tx, ty);
+  if (tx.n !== 2 || ty.n !== 2) return resampleWide(px, sw, out, inW, inH, left, top, tx, ty);
   const { index: ix, weight: wx } = tx;
   const { index: iy, weight: wy } = ty;
-  const stride = sw * 3;
   const plane = inW * inH;
-  const r = out.subarray(0, plane);
-  const g = out.subarray(plane, 2 * plane);
-  const b = out.subarray(2 * plane, 3 * plane);
   for (let y = 0; y < h; y++) {
-    const row0 = iy[2 * y] * stride;
-    const row1 = iy[2 * y + 1] * stride;
+    const row0 = iy[2 * y] * sw;
+    const row1 = iy[2 * y + 1] * sw;
     const a0 = wy[2 * y];
     const a1 = wy[2 * y + 1];
     let o = (top + y) * inW + left;
     for (let x = 0; x < w; x++, o++) {
-      const c0 = ix[2 * x] * 3;
-      const c1 = ix[2 * x + 1] * 3;
+      const c0 = ix[2 * x];
+      const c1 = ix[2 * x + 1];
       const w00 = a0 * wx[2 * x], w01 = a0 * wx[2 * x + 1];
       const w10 = a1 * wx[2 * x], w11 = a1 * wx[2 * x + 1];
-      const p = row0 + c0, q = row0 + c1, s = row1 + c0, u = row1 + c1;
-      r[o] = w00 * rgb[p] + w01 * rgb[q] + w10 * rgb[s] + w11 * rgb[u];
-      g[o] = w00 * rgb[p + 1] + w01 * rgb[q + 1] + w10 * rgb[s + 1] + w11 * rgb[u + 1];
-      b[o] = w00 * rgb[p + 2] + w01 * rgb[q + 2] + w10 * rgb[s + 2] + w11 * rgb[u + 2];
+      const p = px[row0 + c0], q = px[row0 + c1], s = px[row1 + c0], u = px[row1 + c1];
+      out[o] = w00 * (p & 255) + w01 * (q & 255) + w10 * (s & 255) + w11 * (u & 255);
+      out[plane + o] = w00 * ((p >> 8) & 255) + w01 * ((q >> 8) & 255) +
+        w10 * ((s >> 8) & 255) + w11 * ((u >> 8) & 255);
+      out[2 * plane + o] = w00 * ((p >> 16) & 255) + w01 * ((q >> 16) & 255) +
+        w10 * ((s >> 16) & 255) + w11 * ((u >> 16) & 255);
     }
   }
 }
 
 /** The same for shrinking by more than 2 on an axis: every covered input, row by row. */
 function resampleWide(
-  rgb: Uint8Array,
+  px: Uint32Array,
   sw: number,
   out: Float32Array,
   inW: number,
@@ -112,17 +113,22 @@ function resampleWide(
   tx: Taps,
   ty: Taps,
 ): void {
-  const stride = sw * 3;
   const plane = inW * inH;
-  const line = new Float32Array(stride);
+  const line = new Float32Array(sw * 3);
   const w = tx.index.length / tx.n;
   const h = ty.index.length / ty.n;
   for (let y = 0; y < h; y++) {
     line.fill(0);
     for (let k = y * ty.n; k < (y + 1) * ty.n; k++) {
       const wt = ty.weight[k];
-      const from = ty.index[k] * stride;
-      if (wt !== 0) { for (let i = 0; i < stride; i++) line[i] += wt * rgb[from + i]; }
+      const from = ty.index[k] * sw;
+      if (wt === 0) continue;
+      for (let i = 0, j = 0; i < sw; i++, j += 3) {
+        const p = px[from + i];
+        line[j] += wt * (p & 255);
+        line[j + 1] += wt * ((p >> 8) & 255);
+        line[j + 2] += wt * ((p >> 16) & 255);
+      }
     }
     let o = (top + y) * inW + left;
     for (let x = 0, t = 0; x < w; x++, o++) {

@@ -1,6 +1,6 @@
 /** Messages between `WorkerSession` (main thread) and `session_worker.ts`. */
 import type { TensorData } from "./backend.ts";
-import type { BackendName } from "./types.ts";
+import type { BackendName, SpinPolicy } from "./types.ts";
 
 export type WorkerRequest =
   | {
@@ -9,8 +9,8 @@ export type WorkerRequest =
     backend: BackendName;
     model: Uint8Array;
     threads: number;
-    /** Intra/inter-op threads spin-wait (native). */
-    spinning: boolean;
+    /** When intra/inter-op threads spin-wait (native). */
+    spinning: SpinPolicy;
     cuda: boolean;
     /** file: URL of onnxruntime-web's dist/ folder (wasm backend). */
     wasmPaths?: string;

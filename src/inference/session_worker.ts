@@ -46,6 +46,7 @@ async function load(msg: Extract<WorkerRequest, { type: "load" }>): Promise<void
   } catch (err) {
     return reply({ id: msg.id, ok: false, stage: "runtime", error: errText(err) });
   }
+  const spin = msg.spinning === "off" ? "0" : "1";
   const base = msg.backend === "native"
     ? {
       intraOpNumThreads: msg.threads,
@@ -54,8 +55,9 @@ async function load(msg: Extract<WorkerRequest, { type: "load" }>): Promise<void
       logSeverityLevel: 3,
       extra: {
         session: {
-          intra_op: { allow_spinning: msg.spinning ? "1" : "0" },
-          inter_op: { allow_spinning: msg.spinning ? "1" : "0" },
+          intra_op: { allow_spinning: spin },
+          inter_op: { allow_spinning: spin },
+          force_spinning_stop: msg.spinning === "runs" ? "1" : "0",
         },
       },
     }

@@ -13,6 +13,7 @@ const log = logger("jpeg");
 export type TurboJpegChoice = "auto" | "off" | string;
 
 const TJPF_RGB = 0;
+const TJPF_RGBX = 2;
 const TJCS_CMYK = 3;
 const TJCS_YCCK = 4;
 const TJFLAG_STOPONWARNING = 8192;
@@ -79,11 +80,15 @@ export function decodeScale(width: number, height: number, minW: number, minH: n
   return 1;
 }
 
+/** Packed RGB (3 bytes a pixel), or RGBX (4: one aligned 32-bit read per pixel, X unset). */
+export type PixelFormat = "rgb" | "rgbx";
+
 export interface DecodedPixels {
-  rgb: Uint8Array;
+  /** Packed pixels in the format asked for. */
+  data: Uint8Array;
   width: number;
   height: number;
-  /** Hands the pixel buffer back for the next decode (`rgb` must not be used after); else it is the caller's. */
+  /** Hands the pixel buffer back for the next decode (`data` must not be used after); else it is the caller's. */
   release(): void;
 }
 
@@ -95,6 +100,7 @@ export async function turboDecode(
   jpeg: Uint8Array,
   minW: number,
   minH: number,
+  format: PixelFormat = "rgb",
 ): Promise<DecodedPixels | undefined> {
   const tj = library();
   if (!tj) return undefined;
@@ -124,7 +130,8 @@ export async function turboDecode(
     const d = decodeScale(w, h, minW, minH);
     const width = Math.ceil(w / d);
     const height = Math.ceil(h / d);
-    buf = pixels.get(width * height * 3)?.pop() ?? new Uint8Array(width * height * 3);
+    const bytes = width * height * (format === "rgbx" ? 4 : 3);
+    buf = pixels.get(bytes)?.pop() ?? new Uint8Array(bytes);
     const flags = TJFLAG_STOPONWARNING | TJFLAG_LIMITSCANS;
     const rc = await tj.symbols.tjDecompress2(
       handle,
@@ -134,14 +141,14 @@ export async function turboDecode(
       width,
       0,
       height,
-      TJPF_RGB,
+      format === "rgbx" ? TJPF_RGBX : TJPF_RGB,
       flags,
     );
     ok = rc === 0;
     if (!ok) return undefined;
-    const rgb = buf;
+    const data = buf;
     buf = undefined;
-    return { rgb, width, height, release: () => spare(rgb) };
+    return { data, width, height, release: () => spare(data) };
   } finally {
     if (buf) spare(buf);
     if (ok && handles.length < SPARE) handles.push(handle);

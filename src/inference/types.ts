@@ -82,6 +82,13 @@ export interface ClassificationModel extends ModelBase {
 export type Model = DetectionModel | ClassificationModel;
 
 export type BackendName = "native" | "wasm";
+/**
+ * When ONNX Runtime's intra-op threads spin-wait for work instead of sleeping: `off` (they sleep),
+ * `runs` (they spin while a run lasts and sleep between runs), `on` (ONNX Runtime's default).
+ */
+export const SPIN_POLICIES = ["off", "runs", "on"] as const;
+export type SpinPolicy = (typeof SPIN_POLICIES)[number];
+
 /** What `--backend` may say. */
 export const BACKEND_CHOICES = ["auto", "native", "wasm"] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
@@ -92,8 +99,8 @@ export interface LoadOptions {
   threads?: number;
   /** Instances of the model, running different inputs at once (default 1). */
   instances?: number;
-  /** Intra-op threads spin-wait (native; default off, see SessionOptions). */
-  spinning?: boolean;
+  /** When intra-op threads spin-wait (native; default off, see SessionOptions). */
+  spinning?: SpinPolicy;
   /** Cores shared with other sessions (default: the process budget; null: none). */
   budget?: ThreadBudget | null;
   /** Runs go ahead of waiting runs that are not urgent (see ThreadBudget). */

@@ -7,7 +7,7 @@ import type { Metrics } from "../core/mod.ts";
 import type { BackendSession, SessionOptions, TensorData } from "./backend.ts";
 import type { WorkerReply, WorkerRequest } from "./session_protocol.ts";
 import { processThreadBudget, type ThreadBudget } from "./thread_budget.ts";
-import type { BackendName } from "./types.ts";
+import type { BackendName, SpinPolicy } from "./types.ts";
 
 /** The backend could not start at all (module or native library missing): worth a fallback. */
 export class BackendUnavailableError extends Error {}
@@ -26,11 +26,14 @@ function wasmDistUrl(): string {
   return entry.slice(0, entry.lastIndexOf("/") + 1);
 }
 
-let spinning = false;
+let spinning: SpinPolicy | undefined;
 
-/** Lets intra-op threads spin-wait, as ONNX Runtime does by default; set once at start. */
-export function allowOrtSpinning(on: boolean): void {
-  spinning = on;
+/**
+ * When intra-op threads spin-wait, for every session of the process (`DETECTOR_ORT_SPINNING`);
+ * undefined leaves it to each session's options. Set once at start.
+ */
+export function setOrtSpinning(policy: SpinPolicy | undefined): void {
+  spinning = policy;
 }
 
 export class WorkerSession implements BackendSession {
@@ -102,7 +105,7 @@ export class WorkerSession implements BackendSession {
           backend,
           model: copy,
           threads,
-          spinning: opts.spinning ?? spinning,
+          spinning: spinning ?? opts.spinning ?? "off",
           cuda: !!opts.cuda,
           wasmPaths: backend === "wasm" ? wasmDistUrl() : undefined,
         },

@@ -139,3 +139,24 @@ Deno.test("every row parses its own default and shows it", () => {
     assert.deepEqual(type.parse(shown), row.default, `${key}: ${shown}`);
   }
 });
+
+Deno.test("ONNX Runtime spinning: off, runs or on, the old switch words too; unset by default", () => {
+  const spin = commandSettings(["ortSpinning"]);
+  const of = (value: string) =>
+    resolveSettings(spin, {}, envOf({ DETECTOR_ORT_SPINNING: value })).values.ortSpinning;
+  assert.equal(
+    resolveSettings(spin, {}, noEnv).values.ortSpinning,
+    undefined,
+    "each command decides",
+  );
+  assert.equal(of("runs"), "runs");
+  assert.equal(of("RUNS"), "runs");
+  assert.equal(of("off"), "off");
+  assert.equal(of("on"), "on");
+  assert.equal(of("1"), "on");
+  assert.equal(of("false"), "off");
+  assert.throws(
+    () => of("sometimes"),
+    /environment variable DETECTOR_ORT_SPINNING expects one of off, runs, on .*got "sometimes"/,
+  );
+});

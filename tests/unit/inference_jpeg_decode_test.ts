@@ -86,10 +86,11 @@ Deno.test("decode scale: the smallest DCT scale that keeps the wanted pixels", (
 });
 
 Deno.test("resample: area weights when shrinking, bilinear when enlarging; only the region is written", () => {
-  const px = (values: number[]) => new Uint8Array(values.flatMap((v) => [v, v, v]));
-  const run = (rgb: Uint8Array, sw: number, sh: number, w: number, h: number) => {
+  // RGBX with X set: it must not leak into any channel
+  const px = (values: number[]) => new Uint8Array(values.flatMap((v) => [v, v, v, 255]));
+  const run = (rgbx: Uint8Array, sw: number, sh: number, w: number, h: number) => {
     const out = new Float32Array(3 * (w + 1) * (h + 1)).fill(-1);
-    resampleToNchw(rgb, sw, sh, out, w + 1, h + 1, 1, 1, w, h);
+    resampleToNchw(rgbx, sw, sh, out, w + 1, h + 1, 1, 1, w, h);
     const plane = (w + 1) * (h + 1);
     assert.ok(out.subarray(0, w + 1).every((v) => v === -1), "the row above the region");
     const red = Array.from(out.subarray(0, plane), (v) => Math.round(v * 255 * 100) / 100);

@@ -170,3 +170,23 @@ Deno.test("a run hands its input buffer back, same contents; a model reuses it",
     await Promise.all([m.dispose(), fresh.dispose()]);
   }
 });
+
+Deno.test("every spinning policy loads a 2-thread session and gives the same boxes", async () => {
+  const frame = colourFrameRgb(CAR_SCENE);
+  const boxes = [];
+  for (const spinning of ["off", "runs", "on"] as const) {
+    const m = await loadModel(buildColourDetector({ layout: "yolov8" }), {
+      backend: "native",
+      threads: 2,
+      spinning,
+    }) as DetectionModel;
+    try {
+      boxes.push(await m.detect(frame, { minConfidence: 0.5 }));
+    } finally {
+      await m.dispose();
+    }
+  }
+  assert.deepEqual(boxes[0].find((d) => d.class === "Car")?.box, CAR);
+  assert.deepEqual(boxes[1], boxes[0]);
+  assert.deepEqual(boxes[2], boxes[0]);
+});
