@@ -3,8 +3,10 @@
  * JPEG → letterbox → session in its Worker → decoded boxes), per backend and thread count;
  * median and p95 in ms, as a markdown table. Then the full path as a ratio to bare session.run,
  * the two taking turns in blocks (same load for both), for one frame at a time and for a stream
- * (the next frame pre-processed while the current one runs, as `run` and `replay` do), with one
- * instance of 1 thread, of every core, and the default instances; target: ≤ 1.15× both ways.
+ * (the next frame pre-processed while the current one runs, as `replay` does), with one instance
+ * of 1 thread, of every core (threads asleep between layers as in `run` and `replay`, and
+ * spinning while a run lasts as in `detect`), and the default instances; target: ≤ 1.15× both
+ * ways.
  * JPEGs are decoded as the program does: libturbojpeg when the system has it, else sharp
  * (DETECTOR_TURBOJPEG=off: sharp only); the pre-processing rows show both.
  *
@@ -222,7 +224,7 @@ async function oneFrameMs(model: DetectionModel, frames: number): Promise<number
 }
 
 /**
- * A stream of frames fed as `run` and `replay` feed the root model (`FrameRunner.prepare`): the
+ * A stream of frames fed as `replay` feeds the root model (`FrameRunner.prepare`): the
  * model's `parallelRuns` frames ahead, each decoded and letterboxed while earlier ones run; with
  * several instances their detections start ahead too. Milliseconds per frame once the stream
  * runs: timed from the first frame's boxes to the last's.
