@@ -2,6 +2,7 @@
  * The one place where a box becomes the pixel rectangle that is cut out of an image: every crop
  * (pipeline branches, `redis_save_image`, the worker's per-subscription crop) goes through it.
  */
+import type { FrameSize } from "./frame.ts";
 
 /** `[x1, y1, x2, y2]` in pixels of the image, x2/y2 exclusive; may be fractional or outside. */
 export type Box = [number, number, number, number];
@@ -30,4 +31,15 @@ export function pixelRect(box: Box, width: number, height: number): PixelRegion 
   const y2 = Math.max(0, Math.min(height, Math.ceil(box[3])));
   if (x2 <= x1 || y2 <= y1) return null;
   return { left: x1, top: y1, width: x2 - x1, height: y2 - y1 };
+}
+
+/**
+ * `pixelRect` for a box in the positions of `picture` when the pixels held are that picture
+ * scaled to `held` (the picture itself when `picture` is undefined).
+ */
+export function heldRect(box: Box, held: FrameSize, picture?: FrameSize): PixelRegion | null {
+  const scaled = picture
+    ? scaleBox(box, held.width / picture.width, held.height / picture.height)
+    : box;
+  return pixelRect(scaled, held.width, held.height);
 }

@@ -5,7 +5,7 @@
  * (`FrameInput.native`) even when the pixels held are that picture scaled down.
  */
 import sharp from "sharp";
-import { type Box, type FrameSize, pixelRect, scaleBox } from "../core/mod.ts";
+import { type Box, type FrameSize, heldRect, scaleBox } from "../core/mod.ts";
 import { decodeRgb, type ImageInput } from "../inference/mod.ts";
 import type { FrameInput } from "./types.ts";
 
@@ -54,14 +54,6 @@ export class FrameImage {
     return found.map((d) => ({ ...d, box: scaleBox(d.box, sx, sy) }));
   }
 
-  /** A box in picture positions as a region of the pixels held. */
-  #region(box: Box, px: RgbImage) {
-    const n = this.#native;
-    if (!n) return pixelRect(box, px.width, px.height);
-    const scaled = scaleBox(box, px.width / n.width, px.height / n.height);
-    return pixelRect(scaled, px.width, px.height);
-  }
-
   /** What a model is given for the whole frame: the JPEG as is, or the raw pixels. */
   modelInput(): ImageInput {
     const i = this.input;
@@ -83,7 +75,7 @@ export class FrameImage {
   /** The box's pixels resized to `size` (stretched, as the original's cv2.resize); null if empty. */
   async crop(box: Box, size?: [number, number]): Promise<RgbImage | null> {
     const px = await this.pixels();
-    const r = this.#region(box, px);
+    const r = heldRect(box, px, this.#native);
     if (!r) return null;
     let img = this.#sharp(px).extract(r);
     if (size) img = img.resize(size[0], size[1], { fit: "fill" });
@@ -105,7 +97,7 @@ export class FrameImage {
     let img = this.#sharp(px);
     let width = px.width, height = px.height;
     if (box) {
-      const r = this.#region(box, px);
+      const r = heldRect(box, px, this.#native);
       if (r) {
         img = img.extract(r);
         width = r.width;

@@ -5,7 +5,7 @@
  */
 import sharp from "sharp";
 import { walkJpeg } from "../core/mod.ts";
-import { pixelRect, type PixelRegion, scaleBox } from "../core/mod.ts";
+import { type FrameSize, heldRect, pixelRect, type PixelRegion } from "../core/mod.ts";
 
 export interface CropRect {
   x1: number;
@@ -47,22 +47,14 @@ export function cropRegion(rect: CropRect, width: number, height: number): Pixel
  */
 export function frameCropRegion(
   rect: CropRect,
-  frame: { width: number; height: number; native?: { width: number; height: number } },
+  frame: FrameSize & { native?: FrameSize },
 ): { held: PixelRegion; picture: PixelRegion } {
-  const { width, height, native } = frame;
-  if (!native) {
-    const region = cropRegion(rect, width, height);
-    return { held: region, picture: region };
-  }
-  const picture = cropRegion(rect, native.width, native.height);
-  const { left, top } = picture;
-  const box = scaleBox(
-    [left, top, left + picture.width, top + picture.height],
-    width / native.width,
-    height / native.height,
-  );
+  const size = frame.native ?? frame;
+  const picture = cropRegion(rect, size.width, size.height);
+  const { left, top, width, height } = picture;
   // a region inside the picture covers at least one pixel of any copy of it
-  return { held: pixelRect(box, width, height)!, picture };
+  const held = heldRect([left, top, left + width, top + height], frame, frame.native)!;
+  return { held, picture };
 }
 
 /** True when the protocol object carries a crop (all four fields present). */
